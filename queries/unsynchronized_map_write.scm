@@ -1,0 +1,26 @@
+; GML001 unsynchronized-map-write: every map mutation. @access is the whole
+; mutation, @map the expression that names the map. The rule decides whether
+; @map really is a map, whether it outlives a goroutine, and whether a lock is held.
+
+; m[k] = v and m[k] op= v, also as one of several left-hand sides
+(assignment_statement
+  left: (expression_list
+    (index_expression
+      operand: (_) @map) @access))
+
+; m[k]++ and m[k]--
+(inc_statement
+  (index_expression
+    operand: (_) @map) @access)
+
+(dec_statement
+  (index_expression
+    operand: (_) @map) @access)
+
+; delete(m, k) and clear(m)
+((call_expression
+   function: (identifier) @builtin
+   arguments: (argument_list
+     .
+     (_) @map)) @access
+  (#any-of? @builtin "delete" "clear"))

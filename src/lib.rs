@@ -1,0 +1,181 @@
+//! gomaplint: finds Go map accesses that can race and crash the process with
+//! `fatal error: concurrent map writes`.
+//!
+//! Data flows one way: discover -> parse (parallel) -> package model -> rules ->
+//! suppressions -> sort -> render.
+
+pub mod diagnostic;
+pub mod discover;
+pub mod model;
+pub mod output;
+pub mod parse;
+pub mod queries;
+pub mod rules;
+pub mod source;
+pub mod suppress;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use diagnostic::Diagnostic;
+use discover::Target;
+use source::SourceFile;
+
+/// The result of a run, ready to render.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Sorted by path, line, column, code.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The text of every file that has a diagnostic, by display path.
+    pub sources: BTreeMap<String, String>,
+    /// Paths that could not be read: the run went on without them.
+    pub errors: Vec<String>,
+    /// Problems worth telling that do not stop the run (syntax errors, bad directives).
+    pub warnings: Vec<String>,
+    pub files_checked: usize,
+}
+
+/// Lints the given paths (files, folders, `./...` patterns).
+pub fn lint(paths: &[String]) -> Outcome {
+    let discovery = discover::discover(paths);
+    let mut outcome = lint_targets(discovery.targets);
+    outcome.errors.splice(0..0, discovery.errors);
+    outcome
+}
+
+struct PackageResult {
+    diagnostics: Vec<Diagnostic>,
+    sources: Vec<(String, String)>,
+    errors: Vec<String>,
+    warnings: Vec<String>,
+    files: usize,
+}
+
+/// Lints the files, one Go package (folder) per task.
+pub fn lint_targets(targets: Vec<Target>) -> Outcome {
+    let mut by_dir: BTreeMap<PathBuf, Vec<Target>> = BTreeMap::new();
+    for target in targets {
+        let dir = target
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        by_dir.entry(dir).or_default().push(target);
+    }
+    let results: Vec<PackageResult> = by_dir
+        .into_par_iter()
+        .map(|(_, files)| lint_folder(files))
+        .collect();
+    let mut outcome = Outcome::default();
+    for r in results {
+        outcome.diagnostics.extend(r.diagnostics);
+        outcome.sources.extend(r.sources);
+        outcome.errors.extend(r.errors);
+        outcome.warnings.extend(r.warnings);
+        outcome.files_checked += r.files;
+    }
+    outcome
+        .diagnostics
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    outcome.diagnostics.dedup();
+    outcome
+}
+
+enum Loaded {
+    File(SourceFile),
+    Generated,
+    Error(String),
+}
+
+fn load(target: Target) -> Loaded {
+    let text = match std::fs::read(&target.path) {
+        Ok(text) => text,
+        Err(e) => {
+            return Loaded::Error(format!(
+                "cannot read `{}`: {}; the rest of the run goes on without it",
+                target.display,
+                discover::io_reason(&e)
+            ));
+        }
+    };
+    if discover::is_generated(&text) {
+        return Loaded::Generated;
+    }
+    match parse::parse(&text) {
+        Some(tree) => Loaded::File(SourceFile::new(target.path, target.display, text, tree)),
+        None => Loaded::Error(format!(
+            "cannot parse `{}`: the parser gave up",
+            target.display
+        )),
+    }
+}
+
+fn package_name(file: &SourceFile) -> String {
+    let root = file.tree.root_node();
+    let mut cursor = root.walk();
+    root.named_children(&mut cursor)
+        .find(|n| n.kind() == "package_clause")
+        .and_then(|clause| clause.named_child(0))
+        .map(|name| file.text_of(name).to_string())
+        .unwrap_or_default()
+}
+
+fn lint_folder(targets: Vec<Target>) -> PackageResult {
+    let loaded: Vec<Loaded> = targets.into_par_iter().map(load).collect();
+    let mut result = PackageResult {
+        diagnostics: Vec::new(),
+        sources: Vec::new(),
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        files: 0,
+    };
+    let mut files = Vec::new();
+    for l in loaded {
+        match l {
+            Loaded::File(f) => files.push(f),
+            Loaded::Generated => {}
+            Loaded::Error(e) => result.errors.push(e),
+        }
+    }
+    result.files = files.len();
+    for f in &files {
+        if let Some((line, column)) = f.first_syntax_error() {
+            result.warnings.push(format!(
+                "{}:{line}:{column}: syntax error; the file is checked as far as it parses, so findings may be missing",
+                f.display
+            ));
+        }
+    }
+    // A folder can hold a package and its external test package (`x_test`).
+    let mut packages: BTreeMap<String, Vec<&SourceFile>> = BTreeMap::new();
+    for f in &files {
+        packages.entry(package_name(f)).or_default().push(f);
+    }
+    let directives: Vec<suppress::Directives> = files.iter().map(suppress::directives).collect();
+    for d in &directives {
+        result.warnings.extend(d.problems.iter().cloned());
+    }
+    for (_, members) in packages {
+        let pkg = model::Package::new(members);
+        for d in rules::check_package(&pkg) {
+            let suppressed = files
+                .iter()
+                .position(|f| f.display == d.span.path)
+                .is_some_and(|i| directives[i].suppresses(d.code, d.span.line));
+            if !suppressed {
+                result.diagnostics.push(d);
+            }
+        }
+    }
+    for f in &files {
+        if result.diagnostics.iter().any(|d| d.span.path == f.display) {
+            result.sources.push((
+                f.display.clone(),
+                String::from_utf8_lossy(&f.text).into_owned(),
+            ));
+        }
+    }
+    result
+}

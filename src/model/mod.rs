@@ -1,0 +1,174 @@
+//! What the rules share about one Go package (the `.go` files of one folder with
+//! one package name): its declarations, name resolution, inferred map types,
+//! lock state and goroutines. Built once per package, read by every rule.
+
+pub mod locks;
+pub mod scope;
+pub mod spawn;
+pub mod types;
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use crate::source::SourceFile;
+use scope::{BindKind, Binding, var_specs};
+
+/// A method declaration and the name of its receiver's base type.
+#[derive(Clone, Copy, Debug)]
+pub struct Method<'a> {
+    pub file: usize,
+    pub decl: Node<'a>,
+}
+
+pub struct Package<'a> {
+    pub files: Vec<&'a SourceFile>,
+    /// Type name -> (file, the type expression of its `type_spec` or `type_alias`).
+    pub types: HashMap<String, (usize, Node<'a>)>,
+    /// Package-level variables.
+    pub vars: HashMap<String, Binding<'a>>,
+    /// Package-level functions: name -> (file, function_declaration).
+    pub funcs: HashMap<String, (usize, Node<'a>)>,
+    /// Methods by (receiver base type, method name).
+    pub methods: HashMap<(String, String), Method<'a>>,
+    /// Methods by name alone, for calls on values of unknown type.
+    pub methods_by_name: HashMap<String, Vec<Method<'a>>>,
+}
+
+pub fn is_function(kind: &str) -> bool {
+    matches!(
+        kind,
+        "function_declaration" | "method_declaration" | "func_literal"
+    )
+}
+
+/// Visits `node` and its descendants in source order without recursion;
+/// `f` returns whether to descend into the node it was given.
+pub fn walk<'a>(node: Node<'a>, mut f: impl FnMut(Node<'a>) -> bool) {
+    let mut cursor = node.walk();
+    loop {
+        let current = cursor.node();
+        let descend = current.is_named() && f(current);
+        if descend && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.node().id() == node.id() {
+                return;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
+    }
+}
+
+/// The innermost function (declaration or literal) that contains `node`.
+pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
+    let mut current = node.parent();
+    while let Some(n) = current {
+        if is_function(n.kind()) {
+            return Some(n);
+        }
+        current = n.parent();
+    }
+    None
+}
+
+pub fn contains(outer: Node<'_>, inner: Node<'_>) -> bool {
+    outer.start_byte() <= inner.start_byte() && inner.end_byte() <= outer.end_byte()
+}
+
+/// The base type name of a receiver type: `*Cache[K]` -> `Cache`.
+fn receiver_type_name<'s>(decl: Node<'_>, src: &'s [u8]) -> Option<&'s str> {
+    let receiver = decl.child_by_field_name("receiver")?;
+    let param = receiver.named_child(0)?;
+    let mut ty = param.child_by_field_name("type")?;
+    loop {
+        match ty.kind() {
+            "pointer_type" | "parenthesized_type" => ty = ty.named_child(0)?,
+            "generic_type" => ty = ty.child_by_field_name("type")?,
+            "type_identifier" => return ty.utf8_text(src).ok(),
+            _ => return None,
+        }
+    }
+}
+
+impl<'a> Package<'a> {
+    pub fn new(files: Vec<&'a SourceFile>) -> Self {
+        let mut pkg = Package {
+            files,
+            types: HashMap::new(),
+            vars: HashMap::new(),
+            funcs: HashMap::new(),
+            methods: HashMap::new(),
+            methods_by_name: HashMap::new(),
+        };
+        for (file, source) in pkg.files.clone().into_iter().enumerate() {
+            let src = &source.text;
+            let root = source.tree.root_node();
+            let mut cursor = root.walk();
+            for decl in root.named_children(&mut cursor) {
+                match decl.kind() {
+                    "type_declaration" => {
+                        let mut c = decl.walk();
+                        for spec in decl.named_children(&mut c) {
+                            if let (Some(name), Some(ty)) = (
+                                spec.child_by_field_name("name"),
+                                spec.child_by_field_name("type"),
+                            ) {
+                                if let Ok(name) = name.utf8_text(src) {
+                                    pkg.types.insert(name.to_string(), (file, ty));
+                                }
+                            }
+                        }
+                    }
+                    "var_declaration" => {
+                        for spec in var_specs(decl) {
+                            let mut c = spec.walk();
+                            for (index, name) in
+                                spec.children_by_field_name("name", &mut c).enumerate()
+                            {
+                                if let Ok(text) = name.utf8_text(src) {
+                                    let kind = BindKind::Var { decl: spec, index };
+                                    pkg.vars
+                                        .insert(text.to_string(), Binding { file, name, kind });
+                                }
+                            }
+                        }
+                    }
+                    "function_declaration" => {
+                        if let Some(Ok(name)) =
+                            decl.child_by_field_name("name").map(|n| n.utf8_text(src))
+                        {
+                            pkg.funcs.insert(name.to_string(), (file, decl));
+                        }
+                    }
+                    "method_declaration" => {
+                        let name = decl
+                            .child_by_field_name("name")
+                            .and_then(|n| n.utf8_text(src).ok());
+                        if let (Some(name), Some(recv)) = (name, receiver_type_name(decl, src)) {
+                            let method = Method { file, decl };
+                            pkg.methods
+                                .insert((recv.to_string(), name.to_string()), method);
+                            pkg.methods_by_name
+                                .entry(name.to_string())
+                                .or_default()
+                                .push(method);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        pkg
+    }
+
+    pub fn text(&self, file: usize, node: Node<'_>) -> &str {
+        self.files[file].text_of(node)
+    }
+}

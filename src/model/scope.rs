@@ -1,0 +1,351 @@
+//! Lexical name resolution for Go: which declaration an identifier refers to.
+//! Walks up from the use through blocks, clauses and function signatures to the
+//! package, as the Go spec's scoping rules say. Iterative: no recursion on depth.
+
+use tree_sitter::Node;
+
+use super::{Package, is_function, walk};
+
+/// A declaration that an identifier resolves to.
+#[derive(Clone, Copy, Debug)]
+pub struct Binding<'a> {
+    pub file: usize,
+    /// The declaring identifier.
+    pub name: Node<'a>,
+    pub kind: BindKind<'a>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum BindKind<'a> {
+    /// A `var_spec` or `short_var_declaration`; `index` is the name's position on the left.
+    Var { decl: Node<'a>, index: usize },
+    /// A parameter, named result or receiver of `func`.
+    Param {
+        decl: Node<'a>,
+        func: Node<'a>,
+        /// Position among the function's parameters (results and receivers: 0).
+        index: usize,
+        role: ParamRole,
+    },
+    /// A `for k, v := range x` variable.
+    Range { clause: Node<'a>, index: usize },
+    /// Constants, type-switch and `select` bindings: never followed.
+    Other,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamRole {
+    Param,
+    Variadic,
+    Result,
+    Receiver,
+}
+
+/// Identifies a declaration across the package.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeclId {
+    pub file: usize,
+    pub byte: usize,
+}
+
+impl Binding<'_> {
+    pub fn id(&self) -> DeclId {
+        DeclId {
+            file: self.file,
+            byte: self.name.start_byte(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Resolved<'a> {
+    /// Declared inside a function.
+    Local(Binding<'a>),
+    /// A package-level variable.
+    PackageVar(Binding<'a>),
+    /// A package-level function: (file, function_declaration).
+    PackageFunc(usize, Node<'a>),
+    /// A type, constant, import, builtin or anything not declared in the package.
+    Unknown,
+}
+
+impl<'a> Package<'a> {
+    /// Resolves the identifier `ident` of file `file`.
+    pub fn resolve(&self, file: usize, ident: Node<'a>) -> Resolved<'a> {
+        let src = &self.files[file].text;
+        let Ok(name) = ident.utf8_text(src) else {
+            return Resolved::Unknown;
+        };
+        if name == "_" {
+            return Resolved::Unknown;
+        }
+        let mut child = ident;
+        let mut current = ident.parent();
+        while let Some(node) = current {
+            let found = match node.kind() {
+                "statement_list" => self.declared_in_list(file, node, child, name),
+                "for_statement" => {
+                    declared_in_for(node, child, name, src).map(|b| Binding { file, ..b })
+                }
+                "if_statement" | "expression_switch_statement" | "type_switch_statement" => {
+                    declared_in_initializer(node, child, name, src).map(|b| Binding { file, ..b })
+                }
+                "communication_case" => {
+                    declared_in_select_case(node, child, name, src).map(|b| Binding { file, ..b })
+                }
+                kind if is_function(kind) => {
+                    declared_in_signature(node, name, src).map(|b| Binding { file, ..b })
+                }
+                _ => None,
+            };
+            if let Some(binding) = found {
+                return Resolved::Local(binding);
+            }
+            if matches!(node.kind(), "function_declaration" | "method_declaration") {
+                break;
+            }
+            child = node;
+            current = node.parent();
+        }
+        self.resolve_package_name(name)
+    }
+
+    pub fn resolve_package_name(&self, name: &str) -> Resolved<'a> {
+        if let Some(binding) = self.vars.get(name) {
+            return Resolved::PackageVar(*binding);
+        }
+        if let Some(&(file, decl)) = self.funcs.get(name) {
+            return Resolved::PackageFunc(file, decl);
+        }
+        Resolved::Unknown
+    }
+
+    /// Declarations in the statements of a block that come before `child`.
+    fn declared_in_list(
+        &self,
+        file: usize,
+        list: Node<'a>,
+        child: Node<'a>,
+        name: &str,
+    ) -> Option<Binding<'a>> {
+        let src = &self.files[file].text;
+        let mut found = None;
+        let mut cursor = list.walk();
+        for stmt in list.named_children(&mut cursor) {
+            if stmt.start_byte() >= child.start_byte() {
+                break;
+            }
+            if let Some(b) = declared_by_statement(stmt, name, src) {
+                found = Some(Binding { file, ..b });
+            }
+        }
+        found
+    }
+}
+
+fn text<'s>(node: Node<'_>, src: &'s [u8]) -> &'s str {
+    node.utf8_text(src).unwrap_or("")
+}
+
+fn binding<'a>(name: Node<'a>, kind: BindKind<'a>) -> Binding<'a> {
+    Binding {
+        file: 0,
+        name,
+        kind,
+    }
+}
+
+/// Names declared by one statement: `x := ...`, `var x ...`, `const x = ...`.
+fn declared_by_statement<'a>(stmt: Node<'a>, name: &str, src: &[u8]) -> Option<Binding<'a>> {
+    match stmt.kind() {
+        "short_var_declaration" => {
+            let left = stmt.child_by_field_name("left")?;
+            let mut cursor = left.walk();
+            left.named_children(&mut cursor)
+                .enumerate()
+                .find(|(_, n)| n.kind() == "identifier" && text(*n, src) == name)
+                .map(|(index, n)| binding(n, BindKind::Var { decl: stmt, index }))
+        }
+        "var_declaration" => var_specs(stmt)
+            .into_iter()
+            .find_map(|spec| declared_by_var_spec(spec, name, src)),
+        "const_declaration" => {
+            let mut found = None;
+            walk(stmt, |n| {
+                if n.kind() == "identifier"
+                    && text(n, src) == name
+                    && n.parent().is_some_and(|p| p.kind() == "const_spec")
+                {
+                    found.get_or_insert(binding(n, BindKind::Other));
+                }
+                true
+            });
+            found
+        }
+        "labeled_statement" => {
+            let inner = stmt.named_child(1)?;
+            declared_by_statement(inner, name, src)
+        }
+        _ => None,
+    }
+}
+
+/// The `var_spec`s of a `var_declaration`, grouped or not.
+pub fn var_specs(decl: Node<'_>) -> Vec<Node<'_>> {
+    let mut specs = Vec::new();
+    let mut cursor = decl.walk();
+    for child in decl.named_children(&mut cursor) {
+        match child.kind() {
+            "var_spec" => specs.push(child),
+            "var_spec_list" => {
+                let mut inner = child.walk();
+                specs.extend(
+                    child
+                        .named_children(&mut inner)
+                        .filter(|n| n.kind() == "var_spec"),
+                );
+            }
+            _ => {}
+        }
+    }
+    specs
+}
+
+pub fn declared_by_var_spec<'a>(spec: Node<'a>, name: &str, src: &[u8]) -> Option<Binding<'a>> {
+    let mut cursor = spec.walk();
+    spec.children_by_field_name("name", &mut cursor)
+        .enumerate()
+        .find(|(_, n)| text(*n, src) == name)
+        .map(|(index, n)| binding(n, BindKind::Var { decl: spec, index }))
+}
+
+fn has_token(node: Node<'_>, token: &str) -> bool {
+    let mut cursor = node.walk();
+    node.children(&mut cursor)
+        .any(|c| !c.is_named() && c.kind() == token)
+}
+
+fn declared_in_for<'a>(
+    stmt: Node<'a>,
+    child: Node<'a>,
+    name: &str,
+    src: &[u8],
+) -> Option<Binding<'a>> {
+    let mut cursor = stmt.walk();
+    for clause in stmt.named_children(&mut cursor) {
+        if clause.id() == child.id() && clause.kind() != "for_clause" {
+            // The range expression itself is outside the range variables' scope.
+            if clause.kind() == "range_clause" {
+                return None;
+            }
+        }
+        match clause.kind() {
+            "range_clause" if has_token(clause, ":=") => {
+                let left = clause.child_by_field_name("left")?;
+                let mut c = left.walk();
+                return left
+                    .named_children(&mut c)
+                    .enumerate()
+                    .find(|(_, n)| text(*n, src) == name)
+                    .map(|(index, n)| binding(n, BindKind::Range { clause, index }));
+            }
+            "for_clause" => {
+                let init = clause.child_by_field_name("initializer")?;
+                return declared_by_statement(init, name, src);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn declared_in_initializer<'a>(
+    stmt: Node<'a>,
+    child: Node<'a>,
+    name: &str,
+    src: &[u8],
+) -> Option<Binding<'a>> {
+    if let Some(init) = stmt.child_by_field_name("initializer") {
+        if init.id() != child.id() {
+            if let Some(b) = declared_by_statement(init, name, src) {
+                return Some(b);
+            }
+        }
+    }
+    if stmt.kind() == "type_switch_statement" {
+        let alias = stmt.child_by_field_name("alias")?;
+        let mut cursor = alias.walk();
+        return alias
+            .named_children(&mut cursor)
+            .find(|n| text(*n, src) == name)
+            .map(|n| binding(n, BindKind::Other));
+    }
+    None
+}
+
+fn declared_in_select_case<'a>(
+    case: Node<'a>,
+    child: Node<'a>,
+    name: &str,
+    src: &[u8],
+) -> Option<Binding<'a>> {
+    let comm = case.child_by_field_name("communication")?;
+    if comm.id() == child.id() || comm.kind() != "receive_statement" || !has_token(comm, ":=") {
+        return None;
+    }
+    let left = comm.child_by_field_name("left")?;
+    let mut cursor = left.walk();
+    left.named_children(&mut cursor)
+        .find(|n| text(*n, src) == name)
+        .map(|n| binding(n, BindKind::Other))
+}
+
+fn declared_in_signature<'a>(func: Node<'a>, name: &str, src: &[u8]) -> Option<Binding<'a>> {
+    for (field, role) in [
+        ("receiver", ParamRole::Receiver),
+        ("parameters", ParamRole::Param),
+        ("result", ParamRole::Result),
+    ] {
+        let Some(list) = func.child_by_field_name(field) else {
+            continue;
+        };
+        if list.kind() != "parameter_list" {
+            continue;
+        }
+        let mut index = 0;
+        let mut cursor = list.walk();
+        for decl in list.named_children(&mut cursor) {
+            let variadic = decl.kind() == "variadic_parameter_declaration";
+            let mut names = decl.walk();
+            let decl_names: Vec<Node<'a>> =
+                decl.children_by_field_name("name", &mut names).collect();
+            if decl_names.is_empty() {
+                index += 1;
+            }
+            for n in decl_names {
+                if text(n, src) == name {
+                    let role = match role {
+                        ParamRole::Param if variadic => ParamRole::Variadic,
+                        r => r,
+                    };
+                    let index = if role == ParamRole::Param || role == ParamRole::Variadic {
+                        index
+                    } else {
+                        0
+                    };
+                    return Some(binding(
+                        n,
+                        BindKind::Param {
+                            decl,
+                            func,
+                            index,
+                            role,
+                        },
+                    ));
+                }
+                index += 1;
+            }
+        }
+    }
+    None
+}

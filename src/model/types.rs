@@ -1,0 +1,340 @@
+//! Map-ness without a type checker: the types that declarations and expressions
+//! make evident in the source. Anything not evident is `Unknown`, and rules stay
+//! silent on it.
+
+use tree_sitter::Node;
+
+use super::Package;
+use super::scope::{BindKind, Binding, ParamRole, Resolved};
+
+/// How far inference follows declarations and aliases before giving up.
+const MAX_DEPTH: usize = 12;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ty {
+    /// A map; the value type where known.
+    Map(Box<Ty>),
+    /// A slice or array of the element type.
+    Slice(Box<Ty>),
+    /// A struct type declared in the package (pointers are looked through).
+    Struct(String),
+    /// `sync.Map`: safe for concurrent use.
+    SyncMap,
+    Unknown,
+}
+
+impl Ty {
+    pub fn is_map(&self) -> bool {
+        matches!(self, Ty::Map(_))
+    }
+}
+
+impl<'a> Package<'a> {
+    /// The type a type expression denotes.
+    pub fn type_of_type(&self, file: usize, node: Node<'a>) -> Ty {
+        self.type_of_type_at(file, node, 0)
+    }
+
+    fn type_of_type_at(&self, file: usize, node: Node<'a>, depth: usize) -> Ty {
+        if depth > MAX_DEPTH {
+            return Ty::Unknown;
+        }
+        match node.kind() {
+            "map_type" => Ty::Map(Box::new(
+                node.child_by_field_name("value")
+                    .map_or(Ty::Unknown, |v| self.type_of_type_at(file, v, depth + 1)),
+            )),
+            "slice_type" | "array_type" | "implicit_length_array_type" => Ty::Slice(Box::new(
+                node.child_by_field_name("element")
+                    .map_or(Ty::Unknown, |e| self.type_of_type_at(file, e, depth + 1)),
+            )),
+            "pointer_type" | "parenthesized_type" => node
+                .named_child(0)
+                .map_or(Ty::Unknown, |n| self.type_of_type_at(file, n, depth + 1)),
+            "generic_type" => node
+                .child_by_field_name("type")
+                .map_or(Ty::Unknown, |n| self.type_of_type_at(file, n, depth + 1)),
+            "qualified_type" => {
+                let pkg = node
+                    .child_by_field_name("package")
+                    .map(|n| self.text(file, n));
+                let name = node.child_by_field_name("name").map(|n| self.text(file, n));
+                if pkg == Some("sync") && name == Some("Map") {
+                    Ty::SyncMap
+                } else {
+                    Ty::Unknown
+                }
+            }
+            "type_identifier" => self.named_type(self.text(file, node), depth),
+            _ => Ty::Unknown,
+        }
+    }
+
+    /// A type declared in the package, by name.
+    pub fn named_type(&self, name: &str, depth: usize) -> Ty {
+        let Some(&(file, ty)) = self.types.get(name) else {
+            return Ty::Unknown;
+        };
+        match ty.kind() {
+            "struct_type" => Ty::Struct(name.to_string()),
+            _ => self.type_of_type_at(file, ty, depth + 1),
+        }
+    }
+
+    /// The type of field `field` of struct type `strukt`, looking into embedded structs.
+    pub fn field_type(&self, strukt: &str, field: &str) -> Ty {
+        self.field_type_at(strukt, field, 0)
+    }
+
+    fn field_type_at(&self, strukt: &str, field: &str, depth: usize) -> Ty {
+        if depth > MAX_DEPTH {
+            return Ty::Unknown;
+        }
+        let Some(&(file, ty)) = self.types.get(strukt) else {
+            return Ty::Unknown;
+        };
+        if ty.kind() != "struct_type" {
+            return Ty::Unknown;
+        }
+        let Some(list) = ty.named_child(0) else {
+            return Ty::Unknown;
+        };
+        let mut cursor = list.walk();
+        let mut embedded = Vec::new();
+        for decl in list.named_children(&mut cursor) {
+            if decl.kind() != "field_declaration" {
+                continue;
+            }
+            let Some(type_node) = decl.child_by_field_name("type") else {
+                continue;
+            };
+            let mut names = decl.walk();
+            let mut has_names = false;
+            for name in decl.children_by_field_name("name", &mut names) {
+                has_names = true;
+                if self.text(file, name) == field {
+                    return self.type_of_type_at(file, type_node, depth + 1);
+                }
+            }
+            if !has_names {
+                embedded.push(type_node);
+            }
+        }
+        for type_node in embedded {
+            if let Ty::Struct(inner) = self.type_of_type_at(file, type_node, depth + 1) {
+                let ty = self.field_type_at(&inner, field, depth + 1);
+                if ty != Ty::Unknown {
+                    return ty;
+                }
+            }
+        }
+        Ty::Unknown
+    }
+
+    /// A field of a value whose type is unknown: the field's type if every struct
+    /// of the package that has a field of this name agrees on it.
+    fn field_type_by_name(&self, field: &str) -> Ty {
+        let mut agreed: Option<Ty> = None;
+        let mut names: Vec<&String> = self.types.keys().collect();
+        names.sort();
+        for name in names {
+            let ty = self.field_type(name, field);
+            if ty == Ty::Unknown {
+                if self.struct_has_field(name, field) {
+                    return Ty::Unknown;
+                }
+                continue;
+            }
+            match &agreed {
+                None => agreed = Some(ty),
+                Some(a) if *a == ty => {}
+                Some(_) => return Ty::Unknown,
+            }
+        }
+        agreed.unwrap_or(Ty::Unknown)
+    }
+
+    fn struct_has_field(&self, strukt: &str, field: &str) -> bool {
+        let Some(&(file, ty)) = self.types.get(strukt) else {
+            return false;
+        };
+        let mut found = false;
+        if ty.kind() == "struct_type" {
+            super::walk(ty, |n| {
+                if n.kind() == "field_identifier" && self.text(file, n) == field {
+                    found = true;
+                }
+                !found
+            });
+        }
+        found
+    }
+
+    /// The type of an expression.
+    pub fn type_of(&self, file: usize, expr: Node<'a>) -> Ty {
+        self.type_of_at(file, expr, 0)
+    }
+
+    fn type_of_at(&self, file: usize, expr: Node<'a>, depth: usize) -> Ty {
+        if depth > MAX_DEPTH {
+            return Ty::Unknown;
+        }
+        let d = depth + 1;
+        match expr.kind() {
+            "identifier" => match self.resolve(file, expr) {
+                Resolved::Local(b) | Resolved::PackageVar(b) => self.type_of_binding(b, d),
+                _ => Ty::Unknown,
+            },
+            "selector_expression" => {
+                let (Some(operand), Some(field)) = (
+                    expr.child_by_field_name("operand"),
+                    expr.child_by_field_name("field"),
+                ) else {
+                    return Ty::Unknown;
+                };
+                let field = self.text(file, field);
+                match self.type_of_at(file, operand, d) {
+                    Ty::Struct(name) => self.field_type_at(&name, field, d),
+                    // A package name (`http.DefaultClient`) resolves to nothing: not ours.
+                    Ty::Unknown
+                        if operand.kind() == "identifier"
+                            && matches!(self.resolve(file, operand), Resolved::Unknown) =>
+                    {
+                        Ty::Unknown
+                    }
+                    Ty::Unknown => self.field_type_by_name(field),
+                    _ => Ty::Unknown,
+                }
+            }
+            "index_expression" => match expr
+                .child_by_field_name("operand")
+                .map(|o| self.type_of_at(file, o, d))
+            {
+                Some(Ty::Map(value)) => *value,
+                Some(Ty::Slice(elem)) => *elem,
+                _ => Ty::Unknown,
+            },
+            "call_expression" => self.type_of_call(file, expr, d),
+            "composite_literal" => expr
+                .child_by_field_name("type")
+                .map_or(Ty::Unknown, |t| self.type_of_type_at(file, t, d)),
+            "unary_expression" => {
+                let op = expr
+                    .child_by_field_name("operator")
+                    .map(|o| self.text(file, o));
+                match (op, expr.child_by_field_name("operand")) {
+                    (Some("&") | Some("*"), Some(operand)) => self.type_of_at(file, operand, d),
+                    _ => Ty::Unknown,
+                }
+            }
+            "type_assertion_expression" => expr
+                .child_by_field_name("type")
+                .map_or(Ty::Unknown, |t| self.type_of_type_at(file, t, d)),
+            "parenthesized_expression" => expr
+                .named_child(0)
+                .map_or(Ty::Unknown, |e| self.type_of_at(file, e, d)),
+            _ => Ty::Unknown,
+        }
+    }
+
+    fn type_of_call(&self, file: usize, call: Node<'a>, depth: usize) -> Ty {
+        let Some(function) = call.child_by_field_name("function") else {
+            return Ty::Unknown;
+        };
+        let first_arg = call
+            .child_by_field_name("arguments")
+            .and_then(|args| args.named_child(0));
+        match function.kind() {
+            "identifier" => {
+                let name = self.text(file, function);
+                match self.resolve(file, function) {
+                    Resolved::PackageFunc(f, decl) => self.result_type(f, decl, depth),
+                    Resolved::Unknown if name == "make" || name == "new" => {
+                        first_arg.map_or(Ty::Unknown, |t| self.type_of_type_at(file, t, depth))
+                    }
+                    // A conversion to a package type: `Set(m)`.
+                    Resolved::Unknown => self.named_type(name, depth),
+                    _ => Ty::Unknown,
+                }
+            }
+            "parenthesized_type" | "map_type" => self.type_of_type_at(file, function, depth),
+            _ => Ty::Unknown,
+        }
+    }
+
+    /// The single result type of a function declaration.
+    fn result_type(&self, file: usize, decl: Node<'a>, depth: usize) -> Ty {
+        let Some(result) = decl.child_by_field_name("result") else {
+            return Ty::Unknown;
+        };
+        if result.kind() != "parameter_list" {
+            return self.type_of_type_at(file, result, depth);
+        }
+        if result.named_child_count() != 1 {
+            return Ty::Unknown;
+        }
+        result
+            .named_child(0)
+            .and_then(|p| p.child_by_field_name("type"))
+            .map_or(Ty::Unknown, |t| self.type_of_type_at(file, t, depth))
+    }
+
+    /// The type of a declared name.
+    pub fn type_of_binding(&self, b: Binding<'a>, depth: usize) -> Ty {
+        if depth > MAX_DEPTH {
+            return Ty::Unknown;
+        }
+        let d = depth + 1;
+        match b.kind {
+            BindKind::Var { decl, index } => {
+                if let Some(ty) = decl.child_by_field_name("type") {
+                    return self.type_of_type_at(b.file, ty, d);
+                }
+                let field = if decl.kind() == "short_var_declaration" {
+                    "right"
+                } else {
+                    "value"
+                };
+                let Some(values) = decl.child_by_field_name(field) else {
+                    return Ty::Unknown;
+                };
+                let count = values.named_child_count();
+                let value = if count == 1 && index <= 1 {
+                    // `v := e` or the comma-ok forms `v, ok := x.(T)` / `v, ok := m[k]`.
+                    let only = values.named_child(0);
+                    if index == 1 {
+                        return Ty::Unknown;
+                    }
+                    only
+                } else if index < count {
+                    values.named_child(index)
+                } else {
+                    None
+                };
+                value.map_or(Ty::Unknown, |v| self.type_of_at(b.file, v, d))
+            }
+            BindKind::Param { decl, role, .. } => {
+                let Some(ty) = decl.child_by_field_name("type") else {
+                    return Ty::Unknown;
+                };
+                let ty = self.type_of_type_at(b.file, ty, d);
+                if role == ParamRole::Variadic {
+                    Ty::Slice(Box::new(ty))
+                } else {
+                    ty
+                }
+            }
+            BindKind::Range { clause, index } => {
+                let Some(right) = clause.child_by_field_name("right") else {
+                    return Ty::Unknown;
+                };
+                match (self.type_of_at(b.file, right, d), index) {
+                    (Ty::Map(value), 1) => *value,
+                    (Ty::Slice(elem), 1) => *elem,
+                    _ => Ty::Unknown,
+                }
+            }
+            BindKind::Other => Ty::Unknown,
+        }
+    }
+}

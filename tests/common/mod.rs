@@ -1,0 +1,122 @@
+//! Shared by the integration tests: the fixture folders and their `// want` expectations.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+
+/// How a fixture is labelled, by the prefix of its folder name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Label {
+    /// `racy_*`: the race detector reports a race (or the runtime a concurrent map access).
+    Racy,
+    /// `safe_*`: runs clean under the race detector; gomaplint reports nothing.
+    Safe,
+    /// `panics_*`: dies of a panic that the code wrongly believes it recovers.
+    Panics,
+}
+
+#[derive(Debug)]
+pub struct Fixture {
+    pub rule: String,
+    pub name: String,
+    pub dir: PathBuf,
+    pub label: Label,
+}
+
+pub fn fixtures_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// Every fixture folder: `fixtures/<rule>/<case>/`.
+pub fn all_fixtures() -> Vec<Fixture> {
+    let mut out = Vec::new();
+    let mut rules: Vec<_> = std::fs::read_dir(fixtures_root())
+        .expect("fixtures/ exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    rules.sort();
+    for rule_dir in rules {
+        let rule = rule_dir.file_name().unwrap().to_string_lossy().into_owned();
+        let mut cases: Vec<_> = std::fs::read_dir(&rule_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir())
+            .collect();
+        cases.sort();
+        for dir in cases {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            let label = if name.starts_with("racy_") {
+                Label::Racy
+            } else if name.starts_with("safe_") {
+                Label::Safe
+            } else if name.starts_with("panics_") {
+                Label::Panics
+            } else {
+                panic!(
+                    "fixture folder {} must start with racy_, safe_ or panics_",
+                    dir.display()
+                );
+            };
+            out.push(Fixture {
+                rule: rule.clone(),
+                name,
+                dir,
+                label,
+            });
+        }
+    }
+    out
+}
+
+/// One `// want CODE "regexp"` expectation.
+#[derive(Debug, Clone)]
+pub struct Want {
+    pub file: String,
+    pub line: usize,
+    pub code: String,
+    pub pattern: Regex,
+}
+
+/// The expectations in the `.go` files of a fixture folder. The regexp is written
+/// between double quotes (`\"` for a quote) or backquotes, as in Go's analysistest.
+pub fn wants(dir: &Path) -> Vec<Want> {
+    let want = Regex::new(r#"// want ((?:GML\d{3}\s+(?:"(?:[^"\\]|\\.)*"|`[^`]*`)\s*)+)"#).unwrap();
+    let item = Regex::new(r#"(GML\d{3})\s+(?:"((?:[^"\\]|\\.)*)"|`([^`]*)`)"#).unwrap();
+    let mut out = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "go"))
+        .collect();
+    files.sort();
+    for path in files {
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let Some(m) = want.captures(line) else {
+                continue;
+            };
+            for c in item.captures_iter(&m[1]) {
+                let raw = c
+                    .get(2)
+                    .or(c.get(3))
+                    .unwrap()
+                    .as_str()
+                    .replace("\\\"", "\"");
+                let pattern = Regex::new(&raw).unwrap_or_else(|e| {
+                    panic!("{}:{}: bad want regexp: {e}", path.display(), i + 1)
+                });
+                out.push(Want {
+                    file: file.clone(),
+                    line: i + 1,
+                    code: c[1].to_string(),
+                    pattern,
+                });
+            }
+        }
+    }
+    out
+}
