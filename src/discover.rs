@@ -98,9 +98,10 @@ pub fn discover(args: &[String]) -> Discovery {
         for entry in walker {
             match entry {
                 Ok(entry) => {
-                    if entry.file_type().is_file()
-                        && is_go_file(&entry.file_name().to_string_lossy())
-                    {
+                    // A symlink to a Go file is read through; a dangling one is reported.
+                    let file_like = entry.file_type().is_file()
+                        || entry.path_is_symlink() && !entry.path().is_dir();
+                    if file_like && is_go_file(&entry.file_name().to_string_lossy()) {
                         add(&mut out, entry.into_path());
                     }
                 }

@@ -143,7 +143,8 @@ fn lint_folder(targets: Vec<Target>) -> PackageResult {
     for f in &files {
         if let Some((line, column)) = f.first_syntax_error() {
             result.warnings.push(format!(
-                "{}:{line}:{column}: syntax error; the file is checked as far as it parses, so findings may be missing",
+                "{}:{line}:{column}: syntax error (or Go syntax newer than gomaplint's grammar); \
+                 the file is checked as far as it parses, so findings may be missing",
                 f.display
             ));
         }
@@ -171,11 +172,29 @@ fn lint_folder(targets: Vec<Target>) -> PackageResult {
     }
     for f in &files {
         if result.diagnostics.iter().any(|d| d.span.path == f.display) {
-            result.sources.push((
-                f.display.clone(),
-                String::from_utf8_lossy(&f.text).into_owned(),
-            ));
+            let text = String::from_utf8_lossy(&f.text).into_owned();
+            if text.len() != f.text.len() {
+                for d in &mut result.diagnostics {
+                    remap_to_lossy(f, d);
+                }
+            }
+            result.sources.push((f.display.clone(), text));
         }
     }
     result
+}
+
+/// Renderers show the lossy UTF-8 text of a file; where invalid bytes were
+/// replaced, byte offsets into it differ from offsets into the raw bytes.
+fn remap_to_lossy(file: &SourceFile, d: &mut Diagnostic) {
+    let remap = |span: &mut diagnostic::Span| {
+        if span.path == file.display {
+            span.start_byte = String::from_utf8_lossy(&file.text[..span.start_byte]).len();
+            span.end_byte = String::from_utf8_lossy(&file.text[..span.end_byte]).len();
+        }
+    };
+    remap(&mut d.span);
+    for label in &mut d.labels {
+        remap(&mut label.span);
+    }
 }

@@ -71,29 +71,25 @@ impl SourceFile {
         self.span(node.start_byte(), node.end_byte())
     }
 
-    /// The first syntax error in the file, if any, as (line, column).
+    /// The first syntax error in the file, if any, as (line, column): the
+    /// innermost error, since tree-sitter may wrap a whole file in one.
     pub fn first_syntax_error(&self) -> Option<(usize, usize)> {
-        let root = self.tree.root_node();
-        if !root.has_error() {
+        let mut node = self.tree.root_node();
+        if !node.has_error() {
             return None;
         }
-        let mut cursor = root.walk();
-        loop {
-            let node = cursor.node();
-            if node.is_error() || node.is_missing() {
-                return Some(self.line_col(node.start_byte()));
-            }
-            if node.has_error() && cursor.goto_first_child() {
-                continue;
-            }
-            loop {
-                if cursor.goto_next_sibling() {
-                    break;
+        'descend: loop {
+            let mut cursor = node.walk();
+            for child in node.children(&mut cursor) {
+                if child.is_missing() {
+                    return Some(self.line_col(child.start_byte()));
                 }
-                if !cursor.goto_parent() {
-                    return Some(self.line_col(0));
+                if child.has_error() {
+                    node = child;
+                    continue 'descend;
                 }
             }
+            return Some(self.line_col(node.start_byte()));
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use tree_sitter::Node;
 
-use super::Package;
+use super::{Package, ancestors};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LockMode {
@@ -73,8 +73,7 @@ impl<'a> Package<'a> {
         // The statement lists from `node` up to `scope`, with the child on the path.
         let mut chain = Vec::new();
         let mut child = node;
-        let mut current = node.parent();
-        while let Some(parent) = current {
+        for parent in ancestors(node) {
             if parent.kind() == "statement_list" {
                 chain.push((parent, child));
             }
@@ -82,7 +81,6 @@ impl<'a> Package<'a> {
                 break;
             }
             child = parent;
-            current = parent.parent();
         }
         let mut set = LockSet::default();
         for (list, child) in chain.into_iter().rev() {

@@ -66,16 +66,19 @@ pub fn walk<'a>(node: Node<'a>, mut f: impl FnMut(Node<'a>) -> bool) {
     }
 }
 
+/// How many enclosing nodes an upward walk visits. tree-sitter's `parent()`
+/// costs O(depth), so unbounded upward walks are quadratic on pathological
+/// nesting; real Go code stays far below this, and past it analysis gives up.
+pub const MAX_ANCESTORS: usize = 1000;
+
+/// The nodes enclosing `node`, innermost first, at most `MAX_ANCESTORS` of them.
+pub fn ancestors(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
+    std::iter::successors(node.parent(), |n| n.parent()).take(MAX_ANCESTORS)
+}
+
 /// The innermost function (declaration or literal) that contains `node`.
 pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
-    let mut current = node.parent();
-    while let Some(n) = current {
-        if is_function(n.kind()) {
-            return Some(n);
-        }
-        current = n.parent();
-    }
-    None
+    ancestors(node).find(|n| is_function(n.kind()))
 }
 
 pub fn contains(outer: Node<'_>, inner: Node<'_>) -> bool {

@@ -4,7 +4,7 @@
 
 use tree_sitter::Node;
 
-use super::{Package, is_function, walk};
+use super::{Package, ancestors, is_function, walk};
 
 /// A declaration that an identifier resolves to.
 #[derive(Clone, Copy, Debug)]
@@ -80,8 +80,7 @@ impl<'a> Package<'a> {
             return Resolved::Unknown;
         }
         let mut child = ident;
-        let mut current = ident.parent();
-        while let Some(node) = current {
+        for node in ancestors(ident) {
             let found = match node.kind() {
                 "statement_list" => self.declared_in_list(file, node, child, name),
                 "for_statement" => {
@@ -101,13 +100,16 @@ impl<'a> Package<'a> {
             if let Some(binding) = found {
                 return Resolved::Local(binding);
             }
-            if matches!(node.kind(), "function_declaration" | "method_declaration") {
-                break;
+            if matches!(
+                node.kind(),
+                "function_declaration" | "method_declaration" | "source_file"
+            ) {
+                return self.resolve_package_name(name);
             }
             child = node;
-            current = node.parent();
         }
-        self.resolve_package_name(name)
+        // Nested too deep to see the whole scope chain.
+        Resolved::Unknown
     }
 
     pub fn resolve_package_name(&self, name: &str) -> Resolved<'a> {
@@ -156,7 +158,10 @@ fn binding<'a>(name: Node<'a>, kind: BindKind<'a>) -> Binding<'a> {
 }
 
 /// Names declared by one statement: `x := ...`, `var x ...`, `const x = ...`.
-fn declared_by_statement<'a>(stmt: Node<'a>, name: &str, src: &[u8]) -> Option<Binding<'a>> {
+fn declared_by_statement<'a>(mut stmt: Node<'a>, name: &str, src: &[u8]) -> Option<Binding<'a>> {
+    while stmt.kind() == "labeled_statement" {
+        stmt = stmt.named_child(1)?;
+    }
     match stmt.kind() {
         "short_var_declaration" => {
             let left = stmt.child_by_field_name("left")?;
@@ -181,10 +186,6 @@ fn declared_by_statement<'a>(stmt: Node<'a>, name: &str, src: &[u8]) -> Option<B
                 true
             });
             found
-        }
-        "labeled_statement" => {
-            let inner = stmt.named_child(1)?;
-            declared_by_statement(inner, name, src)
         }
         _ => None,
     }

@@ -8,7 +8,7 @@ use tree_sitter::Node;
 
 use super::scope::{BindKind, DeclId, ParamRole, Resolved};
 use super::types::Ty;
-use super::{Package, contains, enclosing_function, walk};
+use super::{Package, ancestors, contains, enclosing_function, walk};
 use crate::queries::SPAWNS_QUERY;
 
 /// The code a goroutine runs.
@@ -119,18 +119,9 @@ impl<'a> Package<'a> {
                 let Some((body, receiver)) = self.goroutine_body(file, function) else {
                     return;
                 };
-                let mut in_loop = None;
-                let mut current = go_stmt.parent();
-                while let Some(n) = current {
-                    if n.id() == starter.id() {
-                        break;
-                    }
-                    if n.kind() == "for_statement" {
-                        in_loop = Some(n);
-                        break;
-                    }
-                    current = n.parent();
-                }
+                let in_loop = ancestors(go_stmt)
+                    .take_while(|n| n.id() != starter.id())
+                    .find(|n| n.kind() == "for_statement");
                 spawns.push(Spawn {
                     file,
                     go_stmt,
@@ -158,7 +149,14 @@ impl<'a> Package<'a> {
                 },
                 None,
             )),
-            "parenthesized_expression" => self.goroutine_body(file, function.named_child(0)?),
+            // `go (f)()`: unwrap iteratively, however deep.
+            "parenthesized_expression" => {
+                let mut inner = function;
+                while inner.kind() == "parenthesized_expression" {
+                    inner = inner.named_child(0)?;
+                }
+                self.goroutine_body(file, inner)
+            }
             "identifier" => match self.resolve(file, function) {
                 Resolved::PackageFunc(f, decl) => {
                     Some((GoroutineBody::Function { file: f, decl }, None))
@@ -270,14 +268,23 @@ impl<'a> Package<'a> {
                         self.origin_in_goroutine_at(spawn, o, depth + 1)
                     }),
             ),
-            "parenthesized_expression" | "unary_expression" => expr
-                .child_by_field_name("operand")
-                .or_else(|| expr.named_child(0))
-                .map_or(Origin::Unknown, |o| {
+            "parenthesized_expression" | "unary_expression" => {
+                self.alias_operand(file, expr).map_or(Origin::Unknown, |o| {
                     self.origin_in_goroutine_at(spawn, o, depth + 1)
-                }),
+                })
+            }
             _ => Origin::Unknown,
         }
+    }
+
+    /// The operand that `(x)`, `&x` and `*x` alias. Not `<-ch`: a value received
+    /// from a channel is handed over by its sender, not shared with the channel.
+    fn alias_operand(&self, file: usize, expr: Node<'a>) -> Option<Node<'a>> {
+        if expr.kind() == "parenthesized_expression" {
+            return expr.named_child(0);
+        }
+        let op = self.text(file, expr.child_by_field_name("operator")?);
+        matches!(op, "&" | "*").then(|| expr.child_by_field_name("operand"))?
     }
 
     fn extend(&self, selector: Node<'a>, file: usize, base: Origin) -> Origin {
@@ -295,6 +302,13 @@ impl<'a> Package<'a> {
 
     /// What an expression evaluated by the starter (an argument or receiver of the `go` call) refers to.
     pub fn origin_in_starter(&self, spawn: &Spawn<'a>, expr: Node<'a>) -> Origin {
+        self.origin_in_starter_at(spawn, expr, 0)
+    }
+
+    fn origin_in_starter_at(&self, spawn: &Spawn<'a>, expr: Node<'a>, depth: usize) -> Origin {
+        if depth > MAX_ALIAS_DEPTH {
+            return Origin::Unknown;
+        }
         let file = spawn.file;
         if is_fresh_value(self, file, expr) {
             return Origin::Local;
@@ -315,12 +329,15 @@ impl<'a> Package<'a> {
                 expr,
                 file,
                 expr.child_by_field_name("operand")
-                    .map_or(Origin::Unknown, |o| self.origin_in_starter(spawn, o)),
+                    .map_or(Origin::Unknown, |o| {
+                        self.origin_in_starter_at(spawn, o, depth + 1)
+                    }),
             ),
-            "parenthesized_expression" | "unary_expression" => expr
-                .child_by_field_name("operand")
-                .or_else(|| expr.named_child(0))
-                .map_or(Origin::Unknown, |o| self.origin_in_starter(spawn, o)),
+            "parenthesized_expression" | "unary_expression" => {
+                self.alias_operand(file, expr).map_or(Origin::Unknown, |o| {
+                    self.origin_in_starter_at(spawn, o, depth + 1)
+                })
+            }
             _ => Origin::Unknown,
         }
     }

@@ -8,6 +8,7 @@ use tree_sitter::Node;
 
 use super::{Context, Rule};
 use crate::diagnostic::{Diagnostic, Label, Severity, Span};
+use crate::model::ancestors;
 use crate::model::spawn::{GoroutineBody, MapRef, Origin, Spawn};
 use crate::queries::CompiledQuery;
 use crate::source::SourceFile;
@@ -127,17 +128,9 @@ struct Write<'a> {
 
 /// Whether `access`, inside the goroutine body, belongs to a nested `go` statement.
 fn in_nested_goroutine(access: Node<'_>, body: Node<'_>) -> bool {
-    let mut current = access.parent();
-    while let Some(n) = current {
-        if n.id() == body.id() {
-            return false;
-        }
-        if n.kind() == "go_statement" {
-            return true;
-        }
-        current = n.parent();
-    }
-    false
+    ancestors(access)
+        .take_while(|n| n.id() != body.id())
+        .any(|n| n.kind() == "go_statement")
 }
 
 fn unlocked_shared_writes<'a>(ctx: &Context<'_, 'a>) -> Vec<Write<'a>> {
