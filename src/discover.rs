@@ -12,6 +12,9 @@ pub struct Target {
     pub path: PathBuf,
     /// As given on the command line, or the given folder joined with the rest.
     pub display: String,
+    /// False for context files: the other files of the package of a file named
+    /// on the command line, read so the package model is whole, never reported on.
+    pub report: bool,
 }
 
 #[derive(Debug, Default)]
@@ -53,15 +56,17 @@ fn display_path(path: &Path) -> String {
 pub fn discover(args: &[String]) -> Discovery {
     let mut out = Discovery::default();
     let mut seen = HashSet::new();
-    let mut add = |out: &mut Discovery, path: PathBuf| {
+    let mut add = |out: &mut Discovery, path: PathBuf, report: bool| {
         let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
         if seen.insert(key) {
             out.targets.push(Target {
                 display: display_path(&path),
                 path,
+                report,
             });
         }
     };
+    let mut explicit_dirs = Vec::new();
     for arg in args {
         let root = Path::new(strip_go_pattern(arg));
         let meta = match std::fs::metadata(root) {
@@ -78,7 +83,8 @@ pub fn discover(args: &[String]) -> Discovery {
         if meta.is_file() {
             // Named explicitly (as pre-commit does): linted wherever it lives.
             if root.extension().is_some_and(|e| e == "go") {
-                add(&mut out, root.to_path_buf());
+                add(&mut out, root.to_path_buf(), true);
+                explicit_dirs.push(root.parent().unwrap_or(Path::new("")).to_path_buf());
             } else {
                 out.errors.push(format!(
                     "`{}` is not a Go file: pass `.go` files, folders or `./...`",
@@ -102,7 +108,7 @@ pub fn discover(args: &[String]) -> Discovery {
                     let file_like = entry.file_type().is_file()
                         || entry.path_is_symlink() && !entry.path().is_dir();
                     if file_like && is_go_file(&entry.file_name().to_string_lossy()) {
-                        add(&mut out, entry.into_path());
+                        add(&mut out, entry.into_path(), true);
                     }
                 }
                 Err(e) => {
@@ -116,6 +122,27 @@ pub fn discover(args: &[String]) -> Discovery {
                     ));
                 }
             }
+        }
+    }
+    // The rest of each named file's package, as context.
+    for dir in explicit_dirs {
+        let listing = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir.as_path()
+        };
+        let Ok(entries) = std::fs::read_dir(listing) else {
+            continue;
+        };
+        let mut siblings: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| is_go_file(&e.file_name().to_string_lossy()))
+            .map(|e| dir.join(e.file_name()))
+            .collect();
+        siblings.sort();
+        for sibling in siblings {
+            add(&mut out, sibling, false);
         }
     }
     out.targets.sort_by(|a, b| a.display.cmp(&b.display));

@@ -84,8 +84,8 @@ pub fn lint_targets(targets: Vec<Target>) -> Outcome {
 }
 
 enum Loaded {
-    File(SourceFile),
-    Generated,
+    /// A parsed file, and whether its findings are reported.
+    File(SourceFile, bool),
     Error(String),
 }
 
@@ -100,11 +100,13 @@ fn load(target: Target) -> Loaded {
             ));
         }
     };
-    if discover::is_generated(&text) {
-        return Loaded::Generated;
-    }
+    // Generated code is part of its package's model, but nobody edits it to fix a finding.
+    let report = target.report && !discover::is_generated(&text);
     match parse::parse(&text) {
-        Some(tree) => Loaded::File(SourceFile::new(target.path, target.display, text, tree)),
+        Some(tree) => Loaded::File(
+            SourceFile::new(target.path, target.display, text, tree),
+            report,
+        ),
         None => Loaded::Error(format!(
             "cannot parse `{}`: the parser gave up",
             target.display
@@ -132,15 +134,19 @@ fn lint_folder(targets: Vec<Target>) -> PackageResult {
         files: 0,
     };
     let mut files = Vec::new();
+    let mut reported = Vec::new();
     for l in loaded {
         match l {
-            Loaded::File(f) => files.push(f),
-            Loaded::Generated => {}
+            Loaded::File(f, report) => {
+                files.push(f);
+                reported.push(report);
+            }
             Loaded::Error(e) => result.errors.push(e),
         }
     }
-    result.files = files.len();
-    for f in &files {
+    result.files = reported.iter().filter(|&&r| r).count();
+    let directives: Vec<suppress::Directives> = files.iter().map(suppress::directives).collect();
+    for (i, f) in files.iter().enumerate().filter(|&(i, _)| reported[i]) {
         if let Some((line, column)) = f.first_syntax_error() {
             result.warnings.push(format!(
                 "{}:{line}:{column}: syntax error (or Go syntax newer than gomaplint's grammar); \
@@ -148,24 +154,22 @@ fn lint_folder(targets: Vec<Target>) -> PackageResult {
                 f.display
             ));
         }
+        result
+            .warnings
+            .extend(directives[i].problems.iter().cloned());
     }
     // A folder can hold a package and its external test package (`x_test`).
     let mut packages: BTreeMap<String, Vec<&SourceFile>> = BTreeMap::new();
     for f in &files {
         packages.entry(package_name(f)).or_default().push(f);
     }
-    let directives: Vec<suppress::Directives> = files.iter().map(suppress::directives).collect();
-    for d in &directives {
-        result.warnings.extend(d.problems.iter().cloned());
-    }
     for (_, members) in packages {
         let pkg = model::Package::new(members);
         for d in rules::check_package(&pkg) {
-            let suppressed = files
-                .iter()
-                .position(|f| f.display == d.span.path)
-                .is_some_and(|i| directives[i].suppresses(d.code, d.span.line));
-            if !suppressed {
+            let Some(i) = files.iter().position(|f| f.display == d.span.path) else {
+                continue;
+            };
+            if reported[i] && !directives[i].suppresses(d.code, d.span.line) {
                 result.diagnostics.push(d);
             }
         }

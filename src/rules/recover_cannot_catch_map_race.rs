@@ -132,6 +132,14 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                     ),
                 })
                 .collect();
+            if direct {
+                if let Some(keyword) = call.parent().and_then(|d| d.child(0)) {
+                    labels.push(Label {
+                        span: source.node_span(keyword),
+                        message: "this defers `recover` itself, so a panic here goes on up the stack".into(),
+                    });
+                }
+            }
             labels.sort_by(|a, b| a.span.cmp(&b.span));
             let (message, label, help) = match (direct, races.is_empty()) {
                 (true, true) => (

@@ -1,0 +1,186 @@
+//! Keeps the registry honest: every rule has a module, a query, fixtures, docs
+//! in the house format and a README row; messages follow the house style.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::{Label, all_fixtures};
+use gomaplint::queries::{CompiledQuery, SHARED};
+use gomaplint::rules::RULES;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn registry_is_sorted_with_unique_stable_codes_and_kebab_names() {
+    let codes: Vec<&str> = RULES.iter().map(|r| r.code).collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(codes, sorted, "RULES must be sorted by code, codes unique");
+    for rule in RULES {
+        assert!(
+            rule.code.len() == 6
+                && rule.code.starts_with("GML")
+                && rule.code[3..].chars().all(|c| c.is_ascii_digit()),
+            "{}: codes look like GML001",
+            rule.code
+        );
+        assert!(
+            rule.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-')
+                && !rule.name.starts_with('-'),
+            "{}: names are kebab-case",
+            rule.name
+        );
+        assert!(
+            !rule.summary.ends_with('.') && rule.summary.chars().next().unwrap().is_lowercase()
+        );
+    }
+    let names: BTreeSet<&str> = RULES.iter().map(|r| r.name).collect();
+    assert_eq!(names.len(), RULES.len(), "rule names are unique");
+}
+
+#[test]
+fn every_rule_has_one_module_one_query_and_one_fixture_folder_of_the_same_name() {
+    for rule in RULES {
+        let stem = rule.file_stem();
+        assert!(
+            root().join(format!("src/rules/{stem}.rs")).is_file(),
+            "{}: src/rules/{stem}.rs",
+            rule.code
+        );
+        let query = std::fs::read_to_string(root().join(format!("queries/{stem}.scm")))
+            .unwrap_or_else(|_| panic!("{}: queries/{stem}.scm is missing", rule.code));
+        assert_eq!(
+            query, rule.query,
+            "{}: the rule must use queries/{stem}.scm",
+            rule.code
+        );
+        let fixtures: Vec<_> = all_fixtures()
+            .into_iter()
+            .filter(|f| f.rule == stem)
+            .collect();
+        assert!(
+            fixtures.iter().any(|f| f.label == Label::Racy),
+            "{}: no racy fixture in fixtures/{stem}",
+            rule.code
+        );
+        assert!(
+            fixtures.iter().any(|f| f.label == Label::Safe),
+            "{}: no safe fixture in fixtures/{stem}",
+            rule.code
+        );
+    }
+    // No stray fixture folders or query files.
+    let stems: BTreeSet<String> = RULES.iter().map(|r| r.file_stem()).collect();
+    for fx in all_fixtures() {
+        assert!(
+            stems.contains(&fx.rule),
+            "fixtures/{} belongs to no rule",
+            fx.rule
+        );
+    }
+    let shared: BTreeSet<&str> = SHARED.iter().map(|(name, _)| *name).collect();
+    for entry in std::fs::read_dir(root().join("queries")).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        assert!(
+            stems.contains(&stem) || shared.contains(stem.as_str()),
+            "queries/{stem}.scm is neither a rule's query nor listed in queries::SHARED"
+        );
+    }
+}
+
+#[test]
+fn every_query_compiles_and_uses_only_supported_predicates() {
+    for rule in RULES {
+        CompiledQuery::new("rule", rule.query).unwrap_or_else(|e| panic!("{}: {e}", rule.code));
+    }
+    for (name, source) in SHARED {
+        CompiledQuery::new(name, source).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let err = CompiledQuery::new("bad", "((identifier) @x (#is-map? @x))")
+        .err()
+        .expect("rejected");
+    assert!(err.contains("unsupported predicate `#is-map?`"), "{err}");
+}
+
+#[test]
+fn rule_docs_follow_the_house_format_and_are_accurate_about_go() {
+    for rule in RULES {
+        for section in [
+            "## What it does",
+            "## Why is this bad?",
+            "## Example",
+            "## Use instead",
+        ] {
+            assert!(
+                rule.docs.contains(section),
+                "{}: docs lack `{section}`",
+                rule.code
+            );
+        }
+        assert!(
+            rule.docs.contains("fatal error: concurrent map"),
+            "{}: docs must name the runtime's fatal error",
+            rule.code
+        );
+        assert!(
+            rule.docs.contains("```go"),
+            "{}: docs need a Go example",
+            rule.code
+        );
+    }
+}
+
+#[test]
+fn readme_rule_table_lists_every_rule() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for rule in RULES {
+        let row = format!("| {} | `{}` | {} |", rule.code, rule.name, rule.summary);
+        assert!(readme.contains(&row), "README.md lacks the row:\n{row}");
+    }
+}
+
+#[test]
+fn messages_follow_the_house_style() {
+    let outcome = gomaplint::lint(&[root().join("fixtures").to_string_lossy().into_owned()]);
+    assert!(!outcome.diagnostics.is_empty());
+    let codes: BTreeSet<&str> = outcome.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes.len(), RULES.len(), "the fixtures exercise every rule");
+    for d in &outcome.diagnostics {
+        let first = d.message.chars().next().unwrap();
+        assert!(
+            first.is_lowercase() || first == '`',
+            "not lowercase: {}",
+            d.message
+        );
+        assert!(!d.message.ends_with('.'), "trailing period: {}", d.message);
+        assert!(
+            d.message.contains('`'),
+            "names no Go construct in backticks: {}",
+            d.message
+        );
+        assert!(!d.labels.is_empty(), "no secondary label: {}", d.message);
+        assert!(d.help.is_some(), "no help: {}", d.message);
+    }
+}
+
+#[test]
+fn fixture_counts_meet_the_foundation_issue() {
+    let count = |rule: &str, label: Label| {
+        all_fixtures()
+            .iter()
+            .filter(|f| f.rule == rule && f.label == label)
+            .count()
+    };
+    assert!(count("unsynchronized_map_write", Label::Racy) >= 12);
+    assert!(count("unsynchronized_map_write", Label::Safe) >= 12);
+    assert!(count("recover_cannot_catch_map_race", Label::Racy) >= 4);
+    assert!(count("recover_cannot_catch_map_race", Label::Safe) >= 4);
+}
