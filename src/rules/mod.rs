@@ -1,5 +1,6 @@
 //! The rule registry: a static table of plain `Rule` values, sorted by code.
 
+pub mod map_write_under_rlock;
 pub mod recover_cannot_catch_map_race;
 pub mod unsynchronized_map_write;
 
@@ -34,6 +35,7 @@ impl Rule {
 pub static RULES: &[Rule] = &[
     unsynchronized_map_write::RULE,
     recover_cannot_catch_map_race::RULE,
+    map_write_under_rlock::RULE,
 ];
 
 pub fn find(code_or_name: &str) -> Option<&'static Rule> {

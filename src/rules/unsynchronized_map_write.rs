@@ -25,7 +25,7 @@ pub const RULE: Rule = Rule {
 
 const QUERY_SOURCE: &str = include_str!("../../queries/unsynchronized_map_write.scm");
 
-static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
+pub static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
     CompiledQuery::new("unsynchronized_map_write", QUERY_SOURCE).expect("bundled query compiles")
 });
 
@@ -113,8 +113,6 @@ pub struct Race<'a> {
     /// The map expression as written, e.g. `s.cache`.
     pub map_text: String,
     pub reason: Reason<'a>,
-    /// The `RLock` call when only a read lock is held.
-    pub read_lock: Option<Node<'a>>,
 }
 
 struct Write<'a> {
@@ -123,7 +121,6 @@ struct Write<'a> {
     access: Node<'a>,
     map_text: String,
     map: MapRef,
-    read_lock: Option<Node<'a>>,
 }
 
 /// Whether `access`, inside the goroutine body, belongs to a nested `go` statement.
@@ -153,7 +150,8 @@ fn unlocked_shared_writes<'a>(ctx: &Context<'_, 'a>) -> Vec<Write<'a>> {
                 return;
             };
             let locks = pkg.locks_at(file, access, body);
-            if locks.holds_write_lock() {
+            // Under `RLock` only, GML004 reports the write: one finding per line.
+            if locks.holds_write_lock() || locks.read_lock().is_some() {
                 return;
             }
             writes.push(Write {
@@ -162,7 +160,6 @@ fn unlocked_shared_writes<'a>(ctx: &Context<'_, 'a>) -> Vec<Write<'a>> {
                 access,
                 map_text: pkg.text(file, map_node).to_string(),
                 map,
-                read_lock: locks.read_lock().map(|l| l.call),
             });
         });
     }
@@ -233,7 +230,6 @@ pub fn find_races<'a>(ctx: &Context<'_, 'a>) -> Vec<Race<'a>> {
             access: w.access,
             map_text: w.map_text.clone(),
             reason,
-            read_lock: w.read_lock,
         });
     }
     races
@@ -319,12 +315,6 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 )
             }
         };
-        if let Some(rlock) = race.read_lock {
-            labels.push(Label {
-                span: source.node_span(rlock),
-                message: "only a read lock is held: `RLock` admits other goroutines, so writes need `Lock`".into(),
-            });
-        }
         let label = match spawn.body {
             GoroutineBody::Literal { .. } => "written here without a lock",
             GoroutineBody::Function { .. } => {
