@@ -24,3 +24,12 @@
      .
      (_) @map)) @access
   (#any-of? @builtin "delete" "clear"))
+
+; m = make(...), s.cache = map[K]V{}, s.m = nil: replacing a shared map writes
+; the variable that holds it. Here @access and @map are the same node.
+(assignment_statement
+  left: (expression_list
+    [
+      (identifier)
+      (selector_expression)
+    ] @map @access))

@@ -34,11 +34,37 @@ impl CompiledQuery {
         Ok(CompiledQuery { name, query })
     }
 
+    /// The same query with only the patterns for which `keep(index)` holds.
+    pub fn with_patterns(mut self, keep: impl Fn(usize) -> bool) -> Self {
+        for i in 0..self.query.pattern_count() {
+            if !keep(i) {
+                self.query.disable_pattern(i);
+            }
+        }
+        self
+    }
+
     /// The index of a capture that the query must define.
     pub fn capture(&self, capture: &str) -> u32 {
         self.query
             .capture_index_for_name(capture)
             .unwrap_or_else(|| panic!("queries/{}.scm has no capture @{capture}", self.name))
+    }
+
+    /// Calls `f` for every match inside `node` that starts at or after byte `from`.
+    pub fn for_each_match_from<'t>(
+        &self,
+        node: tree_sitter::Node<'t>,
+        text: &[u8],
+        from: usize,
+        mut f: impl FnMut(&QueryMatch<'_, 't>),
+    ) {
+        let mut cursor = QueryCursor::new();
+        cursor.set_byte_range(from.max(node.start_byte())..node.end_byte());
+        let mut matches = cursor.matches(&self.query, node, text);
+        while let Some(m) = matches.next() {
+            f(m);
+        }
     }
 
     /// Calls `f` for every match inside `node`.
@@ -58,12 +84,39 @@ impl CompiledQuery {
 
 /// Query sources, named like their files. Rule queries are listed in the rule registry.
 pub const SPAWNS: (&str, &str) = ("spawns", include_str!("../queries/spawns.scm"));
+pub const CALLS: (&str, &str) = ("calls", include_str!("../queries/calls.scm"));
 
 /// The queries the package model shares between rules.
-pub const SHARED: &[(&str, &str)] = &[SPAWNS];
+pub const SHARED: &[(&str, &str)] = &[SPAWNS, CALLS];
+
+/// Whether `text` contains any of `needles`: a query whose matches all need one
+/// of these words is skipped on files without them (most files, for most queries).
+pub fn mentions_any(text: &[u8], needles: &[&str]) -> bool {
+    needles
+        .iter()
+        .any(|n| memchr::memmem::find(text, n.as_bytes()).is_some())
+}
 
 fn compile(name: &'static str, source: &str) -> CompiledQuery {
     CompiledQuery::new(name, source).unwrap_or_else(|e| panic!("bundled query is invalid: {e}"))
 }
 
-pub static SPAWNS_QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| compile(SPAWNS.0, SPAWNS.1));
+/// `spawns.scm` in two parts, each run only on files that mention its words:
+/// the `go` statement pattern (the first), and the calls that start code.
+pub static GO_QUERY: LazyLock<CompiledQuery> =
+    LazyLock::new(|| compile(SPAWNS.0, SPAWNS.1).with_patterns(|i| i == 0));
+pub static SPAWN_CALLS_QUERY: LazyLock<CompiledQuery> =
+    LazyLock::new(|| compile(SPAWNS.0, SPAWNS.1).with_patterns(|i| i != 0));
+pub static CALLS_QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| compile(CALLS.0, CALLS.1));
+
+/// Words that every match of `GO_QUERY` contains (`go` and a space, tab, newline or parenthesis).
+pub const GO_WORDS: &[&str] = &["go ", "go\t", "go\n", "go\r", "go("];
+/// Words that every match of `SPAWN_CALLS_QUERY` contains.
+pub const SPAWN_CALL_WORDS: &[&str] = &[
+    ".Go(",
+    ".TryGo(",
+    "AfterFunc",
+    "HandleFunc",
+    "HandlerFunc",
+    ".Run(",
+];

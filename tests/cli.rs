@@ -90,7 +90,7 @@ fn findings_render_with_snippet_labels_and_help_and_exit_1() {
         "primary label: {out}"
     );
     assert!(
-        out.contains("started here in a loop"),
+        out.contains("goroutine started here, in a loop: one per iteration"),
         "secondary label: {out}"
     );
     assert!(out.contains("help:"), "{out}");

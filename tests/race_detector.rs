@@ -90,7 +90,8 @@ fn check(goroot: &Path, bin_dir: &Path, fx: &Fixture) -> Result<(), String> {
     });
     let (code, output) = if is_test {
         let mut cmd = go(goroot);
-        cmd.args(["test", "-race", "-count=1", &rel]);
+        // Parallel tests overlap however many cores the machine has.
+        cmd.args(["test", "-race", "-count=1", "-parallel=4", &rel]);
         run_with_limit(cmd, Duration::from_secs(300))
     } else {
         let bin = bin_dir.join(format!("{}__{}", fx.rule, fx.name));

@@ -2,11 +2,14 @@
 //! one package name): its declarations, name resolution, inferred map types,
 //! lock state and goroutines. Built once per package, read by every rule.
 
+pub mod access;
 pub mod locks;
+pub mod races;
 pub mod scope;
 pub mod spawn;
 pub mod types;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use tree_sitter::Node;
@@ -33,6 +36,8 @@ pub struct Package<'a> {
     pub methods: HashMap<(String, String), Method<'a>>,
     /// Methods by name alone, for calls on values of unknown type.
     pub methods_by_name: HashMap<String, Vec<Method<'a>>>,
+    /// Memo for `field_type_by_name`, which scans every struct of the package.
+    field_types_by_name: RefCell<HashMap<String, types::Ty>>,
 }
 
 pub fn is_function(kind: &str) -> bool {
@@ -86,7 +91,7 @@ pub fn contains(outer: Node<'_>, inner: Node<'_>) -> bool {
 }
 
 /// The base type name of a receiver type: `*Cache[K]` -> `Cache`.
-fn receiver_type_name<'s>(decl: Node<'_>, src: &'s [u8]) -> Option<&'s str> {
+pub(crate) fn receiver_type_name<'s>(decl: Node<'_>, src: &'s [u8]) -> Option<&'s str> {
     let receiver = decl.child_by_field_name("receiver")?;
     let param = receiver.named_child(0)?;
     let mut ty = param.child_by_field_name("type")?;
@@ -109,6 +114,7 @@ impl<'a> Package<'a> {
             funcs: HashMap::new(),
             methods: HashMap::new(),
             methods_by_name: HashMap::new(),
+            field_types_by_name: RefCell::new(HashMap::new()),
         };
         for (file, source) in pkg.files.clone().into_iter().enumerate() {
             let src = &source.text;

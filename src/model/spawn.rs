@@ -2,14 +2,16 @@
 //! runs, which outer map a name in that code refers to, and whether the code
 //! that started the goroutine waits for it before touching the map again.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use super::scope::{BindKind, DeclId, ParamRole, Resolved};
+use super::scope::{BindKind, DeclId, Resolved};
 use super::types::Ty;
-use super::{Package, ancestors, contains, enclosing_function, walk};
-use crate::queries::SPAWNS_QUERY;
+use super::{Package, ancestors, enclosing_function, walk};
+use crate::queries::{
+    CALLS_QUERY, GO_QUERY, GO_WORDS, SPAWN_CALL_WORDS, SPAWN_CALLS_QUERY, mentions_any,
+};
 
 /// The code a goroutine runs.
 #[derive(Clone, Copy, Debug)]
@@ -36,20 +38,78 @@ impl<'a> GoroutineBody<'a> {
     }
 }
 
-/// One `go` statement.
+/// How code comes to run concurrently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpawnKind {
+    /// `go f()`.
+    Go,
+    /// `wg.Go(f)` of `sync.WaitGroup` (Go 1.25).
+    WaitGroupGo,
+    /// `g.Go(f)` or `g.TryGo(f)` of `golang.org/x/sync/errgroup`.
+    ErrgroupGo,
+    /// `time.AfterFunc(d, f)`.
+    AfterFunc,
+    /// A call of a function of the package that starts its function argument with `go`.
+    Wrapper,
+    /// An HTTP handler: net/http calls it for many requests at once.
+    Handler,
+    /// A method of a gRPC service implementation.
+    GrpcMethod,
+    /// A `t.Run` subtest that calls `t.Parallel()`.
+    ParallelSubtest,
+    /// A test function that calls `t.Parallel()`.
+    ParallelTest,
+}
+
+/// A place where code starts running concurrently with other code.
 #[derive(Clone, Debug)]
 pub struct Spawn<'a> {
+    pub kind: SpawnKind,
+    /// The file of the site.
     pub file: usize,
-    pub go_stmt: Node<'a>,
-    /// The innermost function that contains the `go` statement.
-    pub starter: Node<'a>,
+    /// The `go` statement, the call that starts the code, or the declaration.
+    pub site: Node<'a>,
+    /// What a label points at: the `go` keyword, `wg.Go`, `http.HandleFunc`, a method name.
+    pub label: Node<'a>,
+    /// The function that contains the site, for sites that are calls.
+    pub starter: Option<Node<'a>>,
     pub body: GoroutineBody<'a>,
-    /// The call's arguments, evaluated by the starter.
+    /// Arguments bound to the body's parameters, evaluated by the starter.
     pub args: Vec<Node<'a>>,
-    /// `x` in `go x.m()`.
+    /// `x` in `go x.m()` or `http.HandleFunc(p, x.m)`.
     pub receiver: Option<Node<'a>>,
-    /// The innermost loop, inside the starter, that contains the `go` statement.
+    /// The innermost loop, inside the starter, that contains the site.
     pub in_loop: Option<Node<'a>>,
+    /// For a wrapper call: the wrapper's declaration.
+    pub wrapper: Option<(usize, Node<'a>)>,
+}
+
+impl Spawn<'_> {
+    /// Runs at the same time as other runs of itself, loop or not.
+    pub fn always_self_concurrent(&self) -> bool {
+        matches!(self.kind, SpawnKind::Handler | SpawnKind::GrpcMethod)
+    }
+
+    /// Whether the code that started it goes on running alongside it. Parallel
+    /// subtests wait until their parent test returns; handlers run once the
+    /// server starts.
+    pub fn runs_alongside_starter(&self) -> bool {
+        matches!(
+            self.kind,
+            SpawnKind::Go
+                | SpawnKind::WaitGroupGo
+                | SpawnKind::ErrgroupGo
+                | SpawnKind::AfterFunc
+                | SpawnKind::Wrapper
+        )
+    }
+
+    pub fn is_test(&self) -> bool {
+        matches!(
+            self.kind,
+            SpawnKind::ParallelSubtest | SpawnKind::ParallelTest
+        )
+    }
 }
 
 /// Where a map lives, seen from the code that started a goroutine: a variable
@@ -65,6 +125,18 @@ pub struct MapRef {
 pub enum Root {
     Decl(DeclId),
     Package(String),
+    /// The receiver of a method that others call concurrently (`ServeHTTP`):
+    /// any value of this struct type.
+    Receiver(String),
+}
+
+impl MapRef {
+    pub fn new(root: Root) -> Self {
+        MapRef {
+            root,
+            path: Vec::new(),
+        }
+    }
 }
 
 /// What a map expression in goroutine code refers to.
@@ -80,7 +152,7 @@ pub enum Origin {
 
 const MAX_ALIAS_DEPTH: usize = 8;
 
-fn is_fresh_value(pkg: &Package<'_>, file: usize, expr: Node<'_>) -> bool {
+pub(crate) fn is_fresh_value(pkg: &Package<'_>, file: usize, expr: Node<'_>) -> bool {
     match expr.kind() {
         "composite_literal" => true,
         "call_expression" => expr.child_by_field_name("function").is_some_and(|f| {
@@ -94,46 +166,313 @@ fn is_fresh_value(pkg: &Package<'_>, file: usize, expr: Node<'_>) -> bool {
 }
 
 impl<'a> Package<'a> {
-    /// Every `go` statement of the package whose code is visible here.
+    /// The import paths of a file.
+    pub fn imports(&self, file: usize) -> Vec<&str> {
+        let mut paths = Vec::new();
+        let root = self.files[file].tree.root_node();
+        let mut cursor = root.walk();
+        for decl in root
+            .named_children(&mut cursor)
+            .filter(|n| n.kind() == "import_declaration")
+        {
+            walk(decl, |n| {
+                if n.kind() == "interpreted_string_literal" {
+                    paths.push(self.text(file, n).trim_matches('"'));
+                }
+                true
+            });
+        }
+        paths
+    }
+
+    /// Package functions that start one of their function parameters with `go`,
+    /// directly or from a function literal: name -> parameter index.
+    fn wrappers(&self) -> HashMap<String, usize> {
+        let mut wrappers = HashMap::new();
+        for (name, &(file, decl)) in &self.funcs {
+            let Some(params) = decl.child_by_field_name("parameters") else {
+                continue;
+            };
+            let mut index = 0;
+            let mut func_params = Vec::new();
+            let mut cursor = params.walk();
+            for p in params.named_children(&mut cursor) {
+                let mut c = p.walk();
+                let names: Vec<Node<'a>> = p.children_by_field_name("name", &mut c).collect();
+                let is_func = p
+                    .child_by_field_name("type")
+                    .is_some_and(|t| t.kind() == "function_type");
+                for n in &names {
+                    if is_func {
+                        func_params.push((self.text(file, *n), index));
+                    }
+                    index += 1;
+                }
+                if names.is_empty() {
+                    index += 1;
+                }
+            }
+            if func_params.is_empty() {
+                continue;
+            }
+            let Some(body) = decl.child_by_field_name("body") else {
+                continue;
+            };
+            walk(body, |n| {
+                if n.kind() != "go_statement" {
+                    return true;
+                }
+                walk(n, |c| {
+                    if c.kind() == "call_expression" {
+                        if let Some(f) = c.child_by_field_name("function") {
+                            if let Some(&(_, i)) =
+                                func_params.iter().find(|(p, _)| *p == self.text(file, f))
+                            {
+                                wrappers.insert(name.clone(), i);
+                            }
+                        }
+                    }
+                    true
+                });
+                false
+            });
+        }
+        wrappers
+    }
+
+    /// Every place of the package where code starts running concurrently.
     pub fn spawns(&self) -> Vec<Spawn<'a>> {
-        let q = &*SPAWNS_QUERY;
-        let (go_i, fn_i, args_i) = (
-            q.capture("go"),
-            q.capture("function"),
-            q.capture("arguments"),
-        );
+        // Both halves of spawns.scm have the same captures.
+        let q = &*GO_QUERY;
+        let cap = |name| q.capture(name);
+        let (go_i, fn_i, args_i, call_i) =
+            (cap("go"), cap("function"), cap("arguments"), cap("call"));
+        let (starter_i, method_i, task_i) = (cap("starter"), cap("method"), cap("task"));
+        let (handler_i, subtest_i) = (cap("handler"), cap("subtest"));
+        let wrappers = self.wrappers();
         let mut spawns = Vec::new();
         for (file, source) in self.files.iter().enumerate() {
+            let imports = self.imports(file);
+            let imports_any = |paths: &[&str]| imports.iter().any(|i| paths.contains(i));
+            let mut handle = |m: &tree_sitter::QueryMatch<'_, 'a>| {
+                let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
+                let Some(call) = get(call_i) else { return };
+                let Some(starter) = enclosing_function(call) else {
+                    return;
+                };
+                let in_loop = ancestors(call)
+                    .take_while(|n| n.id() != starter.id())
+                    .find(|n| n.kind() == "for_statement");
+                let mut spawn = |kind,
+                                 site: Node<'a>,
+                                 label: Node<'a>,
+                                 function: Node<'a>,
+                                 args: Vec<Node<'a>>,
+                                 wrapper| {
+                    if let Some((body, receiver)) = self.goroutine_body(file, function) {
+                        spawns.push(Spawn {
+                            kind,
+                            file,
+                            site,
+                            label,
+                            starter: Some(starter),
+                            body,
+                            args,
+                            receiver,
+                            in_loop,
+                            wrapper,
+                        });
+                    }
+                };
+                if let (Some(go_stmt), Some(function), Some(arguments)) =
+                    (get(go_i), get(fn_i), get(args_i))
+                {
+                    let mut cursor = arguments.walk();
+                    let args = arguments.named_children(&mut cursor).collect();
+                    let keyword = go_stmt.child(0).unwrap_or(go_stmt);
+                    spawn(SpawnKind::Go, go_stmt, keyword, function, args, None);
+                } else if let (Some(task), Some(starter_node), Some(method)) =
+                    (get(task_i), get(starter_i), get(method_i))
+                {
+                    let kind = match self.text(file, method) {
+                        "AfterFunc" => SpawnKind::AfterFunc,
+                        _ if imports_any(&["golang.org/x/sync/errgroup"])
+                            && (self.text(file, method) == "TryGo" || !imports_any(&["sync"])) =>
+                        {
+                            SpawnKind::ErrgroupGo
+                        }
+                        "Go" if imports_any(&["sync"]) => SpawnKind::WaitGroupGo,
+                        _ => return,
+                    };
+                    spawn(kind, call, starter_node, task, Vec::new(), None);
+                } else if let (Some(handler), Some(starter_node)) = (get(handler_i), get(starter_i))
+                {
+                    if imports_any(&["net/http"]) {
+                        spawn(
+                            SpawnKind::Handler,
+                            call,
+                            starter_node,
+                            handler,
+                            Vec::new(),
+                            None,
+                        );
+                    }
+                } else if let (Some(lit), Some(starter_node)) = (get(subtest_i), get(starter_i)) {
+                    if calls_parallel(self, file, lit) {
+                        spawn(
+                            SpawnKind::ParallelSubtest,
+                            call,
+                            starter_node,
+                            lit,
+                            Vec::new(),
+                            None,
+                        );
+                    }
+                }
+            };
+            for (query, words) in [
+                (&*GO_QUERY, GO_WORDS),
+                (&*SPAWN_CALLS_QUERY, SPAWN_CALL_WORDS),
+            ] {
+                if mentions_any(&source.text, words) {
+                    query.for_each_match(source.tree.root_node(), &source.text, &mut handle);
+                }
+            }
+        }
+        self.wrapper_spawns(&wrappers, &mut spawns);
+        self.declared_spawns(&mut spawns);
+        spawns
+    }
+
+    /// Calls of the package's goroutine wrappers: `safeGo(func() { ... })`.
+    fn wrapper_spawns(&self, wrappers: &HashMap<String, usize>, spawns: &mut Vec<Spawn<'a>>) {
+        if wrappers.is_empty() {
+            return;
+        }
+        let names: Vec<&str> = wrappers.keys().map(String::as_str).collect();
+        let q = &*CALLS_QUERY;
+        let (call_i, callee_i, args_i) = (
+            q.capture("call"),
+            q.capture("callee"),
+            q.capture("arguments"),
+        );
+        for (file, source) in self.files.iter().enumerate() {
+            if !mentions_any(&source.text, &names) {
+                continue;
+            }
             q.for_each_match(source.tree.root_node(), &source.text, |m| {
                 let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
-                let (Some(go_stmt), Some(function), Some(arguments)) =
-                    (get(go_i), get(fn_i), get(args_i))
+                let (Some(call), Some(callee), Some(arguments)) =
+                    (get(call_i), get(callee_i), get(args_i))
                 else {
                     return;
                 };
-                let Some(starter) = enclosing_function(go_stmt) else {
+                let Some(&index) = wrappers.get(self.text(file, callee)) else {
                     return;
                 };
-                let mut cursor = arguments.walk();
-                let args: Vec<Node<'a>> = arguments.named_children(&mut cursor).collect();
-                let Some((body, receiver)) = self.goroutine_body(file, function) else {
+                let Resolved::PackageFunc(wfile, wdecl) = self.resolve(file, callee) else {
                     return;
                 };
-                let in_loop = ancestors(go_stmt)
+                let (Some(task), Some(starter)) =
+                    (arguments.named_child(index), enclosing_function(call))
+                else {
+                    return;
+                };
+                let Some((body, receiver)) = self.goroutine_body(file, task) else {
+                    return;
+                };
+                let in_loop = ancestors(call)
                     .take_while(|n| n.id() != starter.id())
                     .find(|n| n.kind() == "for_statement");
                 spawns.push(Spawn {
+                    kind: SpawnKind::Wrapper,
                     file,
-                    go_stmt,
-                    starter,
+                    site: call,
+                    label: callee,
+                    starter: Some(starter),
                     body,
-                    args,
+                    args: Vec::new(),
                     receiver,
                     in_loop,
+                    wrapper: Some((wfile, wdecl)),
                 });
             });
         }
-        spawns
+    }
+
+    /// Functions that others call concurrently by contract: `ServeHTTP`
+    /// methods, gRPC service methods, and parallel tests.
+    fn declared_spawns(&self, spawns: &mut Vec<Spawn<'a>>) {
+        let mut grpc_types: Vec<&str> = Vec::new();
+        for (name, &(file, ty)) in &self.types {
+            if ty.kind() == "struct_type" {
+                let mut embeds = false;
+                walk(ty, |n| {
+                    if n.kind() == "field_declaration" && n.child_by_field_name("name").is_none() {
+                        let t = n
+                            .child_by_field_name("type")
+                            .map_or("", |t| self.text(file, t));
+                        let base = t.rsplit('.').next().unwrap_or(t);
+                        embeds |= base.starts_with("Unimplemented") && base.ends_with("Server");
+                    }
+                    !embeds
+                });
+                if embeds {
+                    grpc_types.push(name);
+                }
+            }
+        }
+        let mut methods: Vec<(&(String, String), &super::Method<'a>)> =
+            self.methods.iter().collect();
+        methods.sort_by_key(|(_, m)| (m.file, m.decl.start_byte()));
+        for ((recv, name), method) in methods {
+            let params = method
+                .decl
+                .child_by_field_name("parameters")
+                .map_or(0, |p| p.named_child_count());
+            let kind = if name == "ServeHTTP" && params == 2 {
+                SpawnKind::Handler
+            } else if grpc_types.contains(&recv.as_str())
+                && name.starts_with(|c: char| c.is_ascii_uppercase())
+                && params >= 1
+            {
+                SpawnKind::GrpcMethod
+            } else {
+                continue;
+            };
+            let label = method
+                .decl
+                .child_by_field_name("name")
+                .unwrap_or(method.decl);
+            spawns.push(self.declared(kind, method.file, method.decl, label));
+        }
+        let mut funcs: Vec<&(usize, Node<'a>)> = self.funcs.values().collect();
+        funcs.sort_by_key(|(file, decl)| (*file, decl.start_byte()));
+        for &(file, decl) in funcs {
+            let is_test_file = self.files[file].display.ends_with("_test.go");
+            let name = decl
+                .child_by_field_name("name")
+                .map_or("", |n| self.text(file, n));
+            if is_test_file && name.starts_with("Test") && calls_parallel(self, file, decl) {
+                let label = decl.child_by_field_name("name").unwrap_or(decl);
+                spawns.push(self.declared(SpawnKind::ParallelTest, file, decl, label));
+            }
+        }
+    }
+
+    fn declared(&self, kind: SpawnKind, file: usize, decl: Node<'a>, label: Node<'a>) -> Spawn<'a> {
+        Spawn {
+            kind,
+            file,
+            site: decl,
+            label,
+            starter: None,
+            body: GoroutineBody::Function { file, decl },
+            args: Vec::new(),
+            receiver: None,
+            in_loop: None,
+            wrapper: None,
+        }
     }
 
     fn goroutine_body(
@@ -178,21 +517,8 @@ impl<'a> Package<'a> {
             },
             "selector_expression" => {
                 let operand = function.child_by_field_name("operand")?;
-                let name = self.text(file, function.child_by_field_name("field")?);
-                let method = match self.type_of(file, operand) {
-                    Ty::Struct(t) => *self.methods.get(&(t, name.to_string()))?,
-                    // A value of unknown type: only a method name that is unique in the package.
-                    Ty::Unknown
-                        if !matches!(self.resolve(file, operand), Resolved::Unknown)
-                            || operand.kind() != "identifier" =>
-                    {
-                        match self.methods_by_name.get(name)?.as_slice() {
-                            [only] => *only,
-                            _ => return None,
-                        }
-                    }
-                    _ => return None,
-                };
+                let method =
+                    self.method_of(file, operand, function.child_by_field_name("field")?)?;
                 Some((
                     GoroutineBody::Function {
                         file: method.file,
@@ -205,81 +531,33 @@ impl<'a> Package<'a> {
         }
     }
 
-    /// What the map expression `expr`, inside the goroutine's code, refers to.
-    pub fn origin_in_goroutine(&self, spawn: &Spawn<'a>, expr: Node<'a>) -> Origin {
-        self.origin_in_goroutine_at(spawn, expr, 0)
-    }
-
-    fn origin_in_goroutine_at(&self, spawn: &Spawn<'a>, expr: Node<'a>, depth: usize) -> Origin {
-        if depth > MAX_ALIAS_DEPTH {
-            return Origin::Unknown;
-        }
-        let file = spawn.body.file();
-        let body = spawn.body.node();
-        match expr.kind() {
-            "identifier" => match self.resolve(file, expr) {
-                Resolved::PackageVar(_) => Origin::Shared(MapRef {
-                    root: Root::Package(self.text(file, expr).to_string()),
-                    path: Vec::new(),
-                }),
-                Resolved::Local(b) if !contains(body, b.name) => Origin::Shared(MapRef {
-                    root: Root::Decl(b.id()),
-                    path: Vec::new(),
-                }),
-                Resolved::Local(b) => match b.kind {
-                    BindKind::Param {
-                        func, index, role, ..
-                    } if func.id() == body.id() => match role {
-                        ParamRole::Param => spawn
-                            .args
-                            .get(index)
-                            .map_or(Origin::Unknown, |arg| self.origin_in_starter(spawn, *arg)),
-                        ParamRole::Receiver => spawn
-                            .receiver
-                            .map_or(Origin::Unknown, |r| self.origin_in_starter(spawn, r)),
-                        ParamRole::Variadic | ParamRole::Result => Origin::Unknown,
-                    },
-                    BindKind::Var { decl, index } => {
-                        let field = if decl.kind() == "short_var_declaration" {
-                            "right"
-                        } else {
-                            "value"
-                        };
-                        match decl
-                            .child_by_field_name(field)
-                            .and_then(|v| v.named_child(index))
-                        {
-                            // `var m map[K]V` inside the goroutine.
-                            None => Origin::Local,
-                            Some(value) if is_fresh_value(self, file, value) => Origin::Local,
-                            // `m := s.m`: an alias of whatever the value refers to.
-                            Some(value) => self.origin_in_goroutine_at(spawn, value, depth + 1),
-                        }
-                    }
-                    _ => Origin::Unknown,
-                },
-                _ => Origin::Unknown,
-            },
-            "selector_expression" => self.extend(
-                expr,
-                file,
-                expr.child_by_field_name("operand")
-                    .map_or(Origin::Unknown, |o| {
-                        self.origin_in_goroutine_at(spawn, o, depth + 1)
-                    }),
-            ),
-            "parenthesized_expression" | "unary_expression" => {
-                self.alias_operand(file, expr).map_or(Origin::Unknown, |o| {
-                    self.origin_in_goroutine_at(spawn, o, depth + 1)
-                })
+    /// The method `x.name` of the package, when `x`'s type is evident, or when
+    /// `x` is a variable of unknown type and only one method has this name.
+    pub fn method_of(
+        &self,
+        file: usize,
+        operand: Node<'a>,
+        name: Node<'a>,
+    ) -> Option<super::Method<'a>> {
+        let name = self.text(file, name);
+        match self.type_of(file, operand) {
+            Ty::Struct(t) => self.methods.get(&(t, name.to_string())).copied(),
+            Ty::Unknown
+                if operand.kind() != "identifier"
+                    || !matches!(self.resolve(file, operand), Resolved::Unknown) =>
+            {
+                match self.methods_by_name.get(name)?.as_slice() {
+                    [only] => Some(*only),
+                    _ => None,
+                }
             }
-            _ => Origin::Unknown,
+            _ => None,
         }
     }
 
     /// The operand that `(x)`, `&x` and `*x` alias. Not `<-ch`: a value received
     /// from a channel is handed over by its sender, not shared with the channel.
-    fn alias_operand(&self, file: usize, expr: Node<'a>) -> Option<Node<'a>> {
+    pub(crate) fn alias_operand(&self, file: usize, expr: Node<'a>) -> Option<Node<'a>> {
         if expr.kind() == "parenthesized_expression" {
             return expr.named_child(0);
         }
@@ -287,7 +565,7 @@ impl<'a> Package<'a> {
         matches!(op, "&" | "*").then(|| expr.child_by_field_name("operand"))?
     }
 
-    fn extend(&self, selector: Node<'a>, file: usize, base: Origin) -> Origin {
+    pub(crate) fn extend(&self, selector: Node<'a>, file: usize, base: Origin) -> Origin {
         match base {
             Origin::Shared(mut r) => match selector.child_by_field_name("field") {
                 Some(field) => {
@@ -379,22 +657,20 @@ impl<'a> Package<'a> {
         names
     }
 
-    /// The first point, between the `go` statement and `until`, where the starter
-    /// waits for the goroutine: `x.Wait()`, or a receive from (or `range` over) a
-    /// channel that the goroutine sends on or closes.
+    /// The first point, between the spawn and `until`, where the starter waits
+    /// for the spawned code: `x.Wait()`, or a receive from (or `range` over) a
+    /// channel that the spawned code sends on or closes.
     pub fn join_between(&self, spawn: &Spawn<'a>, until: usize) -> Option<Node<'a>> {
+        let starter = spawn.starter?;
         let file = spawn.file;
-        let from = spawn.go_stmt.end_byte();
+        let from = spawn.site.end_byte();
         let channels = self.signalled_channels(spawn);
         let mut join = None;
-        walk(spawn.starter, |n| {
-            if join.is_some()
-                || n.end_byte() <= from && n.kind() != "for_statement"
-                || n.start_byte() >= until
-            {
+        walk(starter, |n| {
+            if join.is_some() || n.end_byte() <= from || n.start_byte() >= until {
                 return false;
             }
-            if n.id() != spawn.starter.id() && matches!(n.kind(), "func_literal" | "go_statement") {
+            if n.id() != starter.id() && matches!(n.kind(), "func_literal" | "go_statement") {
                 return false;
             }
             if n.start_byte() < from {
@@ -425,69 +701,83 @@ impl<'a> Package<'a> {
         join
     }
 
-    /// The first place after the `go` statement where the starter itself
-    /// refers to `map` (reads, writes, or passes it on), not counting code in
-    /// function literals.
-    pub fn starter_touch_after(&self, spawn: &Spawn<'a>, map: &MapRef) -> Option<Node<'a>> {
-        let file = spawn.file;
-        let from = spawn.go_stmt.end_byte();
-        let root_name = match &map.root {
-            Root::Package(name) => name.clone(),
-            Root::Decl(id) if id.file == file => {
-                let src = &self.files[file].text;
-                let end = src[id.byte..]
-                    .iter()
-                    .position(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b >= 0x80));
-                String::from_utf8_lossy(&src[id.byte..id.byte + end.unwrap_or(0)]).into_owned()
-            }
-            Root::Decl(_) => return None,
-        };
-        let mut touch = None;
-        walk(spawn.starter, |n| {
-            if touch.is_some() || n.end_byte() <= from {
-                return false;
-            }
-            if n.id() != spawn.starter.id() && matches!(n.kind(), "func_literal" | "go_statement") {
-                return false;
-            }
-            if n.kind() == "identifier" && n.start_byte() >= from && self.text(file, n) == root_name
-            {
-                let same_root = match (self.resolve(file, n), &map.root) {
-                    (Resolved::PackageVar(_), Root::Package(_)) => true,
-                    (Resolved::Local(b), Root::Decl(id)) => b.id() == *id,
-                    _ => false,
-                };
-                if same_root {
-                    if let Some(access) = self.selector_path_matches(file, n, &map.path) {
-                        touch = Some(access);
-                    }
+    /// The struct type of the value a root names, when evident.
+    fn root_type(&self, root: &Root) -> Option<String> {
+        match root {
+            Root::Receiver(t) => Some(t.clone()),
+            Root::Package(name) => match self.resolve_package_name(name) {
+                Resolved::PackageVar(b) => match self.type_of_binding(b, 0) {
+                    Ty::Struct(t) => Some(t),
+                    _ => None,
+                },
+                _ => None,
+            },
+            Root::Decl(id) => {
+                let ident = self.files[id.file]
+                    .tree
+                    .root_node()
+                    .descendant_for_byte_range(id.byte, id.byte)?;
+                match self.resolve(id.file, ident) {
+                    Resolved::Local(b) => match self.type_of_binding(b, 0) {
+                        Ty::Struct(t) => Some(t),
+                        _ => None,
+                    },
+                    _ => None,
                 }
             }
-            true
-        });
-        touch
+        }
     }
 
-    /// `ident` followed by `.f1.f2...` equal to `path`: the node naming the map.
-    fn selector_path_matches(
-        &self,
-        file: usize,
-        ident: Node<'a>,
-        path: &[String],
-    ) -> Option<Node<'a>> {
-        let mut node = ident;
-        for field in path {
-            let parent = node.parent()?;
-            if parent.kind() != "selector_expression"
-                || parent.child_by_field_name("operand")?.id() != node.id()
-                || self.text(file, parent.child_by_field_name("field")?) != field
-            {
-                return None;
-            }
-            node = parent;
+    /// Whether two references name the same map: the same variable and fields,
+    /// or a field of a concurrently called method's receiver and the same field
+    /// of another value of that type.
+    pub fn same_map(&self, a: &MapRef, b: &MapRef) -> bool {
+        if a.path != b.path {
+            return false;
         }
-        Some(node)
+        if a.root == b.root {
+            return true;
+        }
+        let receiver = matches!(a.root, Root::Receiver(_)) || matches!(b.root, Root::Receiver(_));
+        receiver
+            && !a.path.is_empty()
+            && self
+                .root_type(&a.root)
+                .is_some_and(|t| Some(t) == self.root_type(&b.root))
     }
+}
+
+/// Whether a test function or subtest literal calls `t.Parallel()` on its
+/// `*testing.T` parameter (not from a nested function literal).
+pub fn calls_parallel(pkg: &Package<'_>, file: usize, func: Node<'_>) -> bool {
+    let Some(param) = func
+        .child_by_field_name("parameters")
+        .and_then(|p| p.named_child(0))
+    else {
+        return false;
+    };
+    let is_testing_t = param
+        .child_by_field_name("type")
+        .is_some_and(|t| pkg.text(file, t).replace(' ', "") == "*testing.T");
+    let Some(name) = param.child_by_field_name("name").map(|n| pkg.text(file, n)) else {
+        return false;
+    };
+    let Some(body) = func.child_by_field_name("body") else {
+        return false;
+    };
+    let mut found = false;
+    walk(body, |n| {
+        if found || n.kind() == "func_literal" {
+            return false;
+        }
+        if n.kind() == "call_expression" {
+            found = n
+                .child_by_field_name("function")
+                .is_some_and(|f| pkg.text(file, f) == format!("{name}.Parallel"));
+        }
+        !found
+    });
+    is_testing_t && found
 }
 
 /// `s.done` -> `done`.

@@ -20,6 +20,8 @@ pub enum Ty {
     Struct(String),
     /// `sync.Map`: safe for concurrent use.
     SyncMap,
+    /// `atomic.Value` or `atomic.Pointer[T]`: swaps whole values atomically.
+    Atomic,
     Unknown,
 }
 
@@ -59,10 +61,10 @@ impl<'a> Package<'a> {
                     .child_by_field_name("package")
                     .map(|n| self.text(file, n));
                 let name = node.child_by_field_name("name").map(|n| self.text(file, n));
-                if pkg == Some("sync") && name == Some("Map") {
-                    Ty::SyncMap
-                } else {
-                    Ty::Unknown
+                match (pkg, name) {
+                    (Some("sync"), Some("Map")) => Ty::SyncMap,
+                    (Some("atomic"), Some("Value" | "Pointer")) => Ty::Atomic,
+                    _ => Ty::Unknown,
                 }
             }
             "type_identifier" => self.named_type(self.text(file, node), depth),
@@ -134,6 +136,17 @@ impl<'a> Package<'a> {
     /// A field of a value whose type is unknown: the field's type if every struct
     /// of the package that has a field of this name agrees on it.
     fn field_type_by_name(&self, field: &str) -> Ty {
+        if let Some(ty) = self.field_types_by_name.borrow().get(field) {
+            return ty.clone();
+        }
+        let ty = self.compute_field_type_by_name(field);
+        self.field_types_by_name
+            .borrow_mut()
+            .insert(field.to_string(), ty.clone());
+        ty
+    }
+
+    fn compute_field_type_by_name(&self, field: &str) -> Ty {
         let mut agreed: Option<Ty> = None;
         let mut names: Vec<&String> = self.types.keys().collect();
         names.sort();

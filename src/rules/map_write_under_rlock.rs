@@ -6,8 +6,12 @@ use std::sync::LazyLock;
 use super::unsynchronized_map_write::QUERY as MAP_WRITES;
 use super::{Context, Rule};
 use crate::diagnostic::{Diagnostic, Label, Severity};
-use crate::model::enclosing_function;
-use crate::queries::CompiledQuery;
+use tree_sitter::Node;
+
+use crate::model::scope::{BindKind, Resolved};
+use crate::model::spawn::is_fresh_value;
+use crate::model::{Package, contains, enclosing_function};
+use crate::queries::{CompiledQuery, mentions_any};
 
 pub const RULE: Rule = Rule {
     code: "GML004",
@@ -76,6 +80,31 @@ func (c *Cache) Get(k string) string {
 ```
 "#;
 
+/// A map made in this function (`tab := make(Sockets)`): nobody else can see it,
+/// whatever lock is held while it is filled.
+fn is_fresh_local<'a>(pkg: &Package<'a>, file: usize, map: Node<'a>, func: Node<'a>) -> bool {
+    if map.kind() != "identifier" {
+        return false;
+    }
+    let Resolved::Local(b) = pkg.resolve(file, map) else {
+        return false;
+    };
+    let BindKind::Var { decl, index } = b.kind else {
+        return false;
+    };
+    if !contains(func, decl) {
+        return false;
+    }
+    let field = if decl.kind() == "short_var_declaration" {
+        "right"
+    } else {
+        "value"
+    };
+    decl.child_by_field_name(field)
+        .and_then(|v| v.named_child(index))
+        .is_none_or(|v| is_fresh_value(pkg, file, v))
+}
+
 fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     let pkg = ctx.pkg;
     let (rlock_i, access_i, map_i) = (
@@ -84,6 +113,9 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         MAP_WRITES.capture("map"),
     );
     for (file, source) in pkg.files.iter().enumerate() {
+        if !mentions_any(&source.text, &["RLock"]) {
+            continue;
+        }
         // Each function once, however many RLock calls it has.
         let mut functions = Vec::new();
         QUERY.for_each_match(source.tree.root_node(), &source.text, |m| {
@@ -109,7 +141,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 }
                 let locks = pkg.locks_at(file, access, func);
                 let Some(rlock) = locks.read_lock().filter(|_| !locks.holds_write_lock()) else { return };
-                if !pkg.type_of(file, map_node).is_map() {
+                if !pkg.type_of(file, map_node).is_map() || is_fresh_local(pkg, file, map_node, func) {
                     return;
                 }
                 let map = pkg.text(file, map_node);

@@ -1,13 +1,18 @@
 //! The rule registry: a static table of plain `Rule` values, sorted by code.
 
+pub mod concurrent_map_read_write;
 pub mod map_write_under_rlock;
 pub mod recover_cannot_catch_map_race;
+pub mod spawn_labels;
+pub mod sync_map_inner_map_mutation;
 pub mod unsynchronized_map_write;
 
 use std::cell::OnceCell;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::Package;
+use crate::model::access::AccessQueries;
+use crate::model::races::{Analysis, Race};
 use crate::model::spawn::Spawn;
 
 pub struct Rule {
@@ -35,7 +40,9 @@ impl Rule {
 pub static RULES: &[Rule] = &[
     unsynchronized_map_write::RULE,
     recover_cannot_catch_map_race::RULE,
+    concurrent_map_read_write::RULE,
     map_write_under_rlock::RULE,
+    sync_map_inner_map_mutation::RULE,
 ];
 
 pub fn find(code_or_name: &str) -> Option<&'static Rule> {
@@ -44,26 +51,51 @@ pub fn find(code_or_name: &str) -> Option<&'static Rule> {
         .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name == code_or_name)
 }
 
-/// What rules read: the package model and analyses shared between rules.
+/// What rules read: the package model and analyses shared between rules,
+/// each computed once, on first use.
 pub struct Context<'p, 'a> {
     pub pkg: &'p Package<'a>,
-    pub spawns: Vec<Spawn<'a>>,
-    races: OnceCell<Vec<unsynchronized_map_write::Race<'a>>>,
+    analysis: OnceCell<Analysis<'a>>,
+    write_races: OnceCell<Vec<Race<'a>>>,
+    read_races: OnceCell<Vec<Race<'a>>>,
 }
 
 impl<'p, 'a> Context<'p, 'a> {
     pub fn new(pkg: &'p Package<'a>) -> Self {
         Context {
             pkg,
-            spawns: pkg.spawns(),
-            races: OnceCell::new(),
+            analysis: OnceCell::new(),
+            write_races: OnceCell::new(),
+            read_races: OnceCell::new(),
         }
     }
 
-    /// Unsynchronized goroutine map writes, computed once for GML001 and GML002.
-    pub fn races(&self) -> &[unsynchronized_map_write::Race<'a>] {
-        self.races
-            .get_or_init(|| unsynchronized_map_write::find_races(self))
+    /// The package's concurrent contexts and their map accesses, found with
+    /// GML001's write query and GML003's read query.
+    pub fn analysis(&self) -> &Analysis<'a> {
+        self.analysis.get_or_init(|| {
+            let queries = AccessQueries {
+                writes: &unsynchronized_map_write::QUERY,
+                reads: &concurrent_map_read_write::QUERY,
+            };
+            Analysis::new(self.pkg, &queries)
+        })
+    }
+
+    pub fn spawn(&self, i: usize) -> &Spawn<'a> {
+        &self.analysis().spawns[i]
+    }
+
+    /// Unsynchronized writes that can overlap another access (GML001).
+    pub fn write_races(&self) -> &[Race<'a>] {
+        self.write_races
+            .get_or_init(|| self.analysis().write_races(self.pkg))
+    }
+
+    /// Unlocked reads that can overlap a write (GML003).
+    pub fn read_races(&self) -> &[Race<'a>] {
+        self.read_races
+            .get_or_init(|| self.analysis().read_races(self.pkg, self.write_races()))
     }
 }
 

@@ -6,11 +6,11 @@ use std::sync::LazyLock;
 
 use tree_sitter::Node;
 
-use super::unsynchronized_map_write::{Race, race_in_function};
 use super::{Context, Rule};
 use crate::diagnostic::{Diagnostic, Label, Severity};
-use crate::model::enclosing_function;
-use crate::queries::CompiledQuery;
+use crate::model::races::Race;
+use crate::model::{contains, enclosing_function};
+use crate::queries::{CompiledQuery, mentions_any};
 
 pub const RULE: Rule = Rule {
     code: "GML002",
@@ -105,18 +105,37 @@ fn deferred<'a>(call: Node<'a>) -> Option<Deferred<'a>> {
     deferred_literal.then(|| enclosing_function(defer).map(|func| Deferred::InLiteral { func }))?
 }
 
+/// Whether a recover deferred in `func` (of `file`) is meant to guard the code of
+/// `race`'s context: the context's own body, or the goroutine a wrapper starts.
+fn guards(ctx: &Context<'_, '_>, race: &Race<'_>, file: usize, func: Node<'_>) -> bool {
+    let spawn = ctx.spawn(race.spawn);
+    let body = spawn.body;
+    (body.file() == file && body.node().id() == func.id())
+        || spawn
+            .wrapper
+            .is_some_and(|(wfile, wdecl)| wfile == file && contains(wdecl, func))
+}
+
 fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     let pkg = ctx.pkg;
     let q = &*QUERY;
     let call_i = q.capture("call");
     for (file, source) in pkg.files.iter().enumerate() {
+        if !mentions_any(&source.text, &["recover"]) {
+            continue;
+        }
         q.for_each_match(source.tree.root_node(), &source.text, |m| {
             let Some(call) = m.captures.iter().find(|c| c.index == call_i).map(|c| c.node) else { return };
             let Some(how) = deferred(call) else { return };
             let func = match how {
                 Deferred::Direct { func } | Deferred::InLiteral { func } => func,
             };
-            let races: Vec<&Race<'_>> = ctx.races().iter().filter(|r| race_in_function(ctx, r, file, func)).collect();
+            let races: Vec<&Race<'_>> = ctx
+                .write_races()
+                .iter()
+                .chain(ctx.read_races())
+                .filter(|r| guards(ctx, r, file, func))
+                .collect();
             let direct = matches!(how, Deferred::Direct { .. });
             if races.is_empty() && !direct {
                 return;
@@ -125,10 +144,10 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 .iter()
                 .take(3)
                 .map(|r| Label {
-                    span: pkg.files[r.file].node_span(r.access),
+                    span: pkg.files[r.access.file].node_span(r.access.node),
                     message: format!(
-                        "this unsynchronized write of `{}` ends the process with a fatal error, not a panic",
-                        r.map_text
+                        "this unsynchronized access of `{}` ends the process with a fatal error, not a panic",
+                        pkg.text(r.access.file, r.access.map_node)
                     ),
                 })
                 .collect();

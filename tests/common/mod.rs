@@ -36,6 +36,8 @@ pub fn all_fixtures() -> Vec<Fixture> {
         .expect("fixtures/ exists")
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_dir())
+        // `_deps` and other `_` folders hold support code, as the go tool skips them.
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('_'))
         .collect();
     rules.sort();
     for rule_dir in rules {
@@ -117,6 +119,70 @@ pub fn wants(dir: &Path) -> Vec<Want> {
                 });
             }
         }
+    }
+    out
+}
+
+/// How a fixture's findings compare with its `// want` lines.
+#[derive(Debug, Default)]
+pub struct Comparison {
+    pub findings: usize,
+    pub wants: usize,
+    /// Problems: missing or unexpected findings, errors and warnings.
+    pub failures: Vec<String>,
+}
+
+/// Lints one fixture folder and compares the findings with its `// want` lines.
+pub fn compare(fx: &Fixture) -> Comparison {
+    let outcome = gomaplint::lint(&[fx.dir.to_string_lossy().into_owned()]);
+    let case = format!("{}/{}", fx.rule, fx.name);
+    let file_name = |p: &str| Path::new(p).file_name().unwrap().to_string_lossy().into_owned();
+    let mut out = Comparison { findings: outcome.diagnostics.len(), ..Default::default() };
+    for e in outcome.errors.iter().chain(&outcome.warnings) {
+        out.failures.push(format!("{case}: unexpected error or warning: {e}"));
+    }
+    let expected = wants(&fx.dir);
+    out.wants = expected.len();
+    match fx.label {
+        Label::Safe if !expected.is_empty() => out.failures.push(format!("{case}: a safe fixture must not have `// want` lines")),
+        Label::Racy | Label::Panics if expected.is_empty() => out.failures.push(format!("{case}: has no `// want` line")),
+        _ => {}
+    }
+    let mut unmatched: Vec<_> = outcome.diagnostics.iter().collect();
+    for want in &expected {
+        let found = unmatched.iter().position(|d| {
+            file_name(&d.span.path) == want.file
+                && d.span.line == want.line
+                && d.code == want.code
+                && want.pattern.is_match(&d.message)
+        });
+        match found {
+            Some(i) => {
+                unmatched.remove(i);
+            }
+            None => {
+                let got: Vec<String> = outcome
+                    .diagnostics
+                    .iter()
+                    .filter(|d| file_name(&d.span.path) == want.file && d.span.line == want.line)
+                    .map(|d| format!("{} {:?}", d.code, d.message))
+                    .collect();
+                out.failures.push(format!(
+                    "{case}/{}:{}: missing {} matching /{}/ (found on that line: {:?})",
+                    want.file, want.line, want.code, want.pattern, got
+                ));
+            }
+        }
+    }
+    for d in unmatched {
+        out.failures.push(format!(
+            "{case}/{}:{}:{}: unexpected {} {:?}",
+            file_name(&d.span.path),
+            d.span.line,
+            d.span.column,
+            d.code,
+            d.message
+        ));
     }
     out
 }

@@ -1,0 +1,424 @@
+//! The map accesses that a concurrent context makes, following calls into the
+//! package's functions and methods, and the accesses its starter makes after
+//! starting it. Each access knows which map it touches (as a `MapRef`, seen from
+//! the starter) and whether a lock is held there, by the code or by a caller.
+
+use std::collections::HashSet;
+
+use tree_sitter::Node;
+
+use super::scope::{BindKind, ParamRole, Resolved};
+use super::spawn::{MapRef, Origin, Root, Spawn, is_fresh_value};
+use super::types::Ty;
+use super::{Package, ancestors, contains, walk};
+use crate::queries::CompiledQuery;
+
+/// Code that belongs to another context: (file, start byte, end byte) of a
+/// `go` statement or of a function literal that runs concurrently.
+pub type Region = (usize, usize, usize);
+
+/// How deep calls are followed from a context's body.
+const MAX_CALL_DEPTH: usize = 3;
+const MAX_ALIAS_DEPTH: usize = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessKind {
+    Read,
+    Write,
+}
+
+#[derive(Clone, Debug)]
+pub struct Access<'a> {
+    pub kind: AccessKind,
+    pub file: usize,
+    /// The access: `m[k]`, `delete(m, k)`, `len(m)`, the `range` clause.
+    pub node: Node<'a>,
+    /// The expression that names the map.
+    pub map_node: Node<'a>,
+    pub map: MapRef,
+    /// A `Lock` is held (here or by a caller), or the access runs in `sync.Once.Do`.
+    pub write_locked: bool,
+    /// Some lock is held, `RLock` included.
+    pub locked: bool,
+    /// The call in the context's (or starter's) own body that leads to this access.
+    pub via: Option<Node<'a>>,
+}
+
+impl Access<'_> {
+    /// `m = make(...)` or `s.m = nil`: the variable is given another map.
+    pub fn is_replacement(&self) -> bool {
+        self.node.id() == self.map_node.id()
+    }
+}
+
+/// The queries that find accesses; each has the captures `@access` and `@map`.
+pub struct AccessQueries<'q> {
+    pub writes: &'q CompiledQuery,
+    pub reads: &'q CompiledQuery,
+}
+
+#[derive(Clone)]
+enum Binding<'a> {
+    /// The body a spawn runs: parameters take the spawn's arguments.
+    Spawn,
+    /// The starter's own body: its names are the starter's variables.
+    Starter,
+    /// A function called from frame `caller`.
+    Call {
+        caller: usize,
+        args: Vec<Node<'a>>,
+        receiver: Option<Node<'a>>,
+    },
+}
+
+#[derive(Clone)]
+struct Frame<'a> {
+    file: usize,
+    func: Node<'a>,
+    binding: Binding<'a>,
+    write_locked: bool,
+    locked: bool,
+    depth: usize,
+    via: Option<Node<'a>>,
+    /// Declarations on the call stack, against cycles.
+    stack: Vec<(usize, usize)>,
+}
+
+/// Whether `node` runs inside a function literal passed to `x.Do(...)` (`sync.Once`).
+fn in_once_do(pkg: &Package<'_>, file: usize, node: Node<'_>, func: Node<'_>) -> bool {
+    ancestors(node)
+        .take_while(|n| n.id() != func.id())
+        .any(|n| {
+            n.kind() == "func_literal"
+                && n.parent()
+                    .and_then(|args| args.parent())
+                    .is_some_and(|call| {
+                        call.kind() == "call_expression"
+                            && call.child_by_field_name("function").is_some_and(|f| {
+                                f.kind() == "selector_expression"
+                                    && f.child_by_field_name("field")
+                                        .is_some_and(|m| pkg.text(file, m) == "Do")
+                            })
+                    })
+        })
+}
+
+/// Whether a read match is really the target of a write (`m[k] = v`, `m[k]++`).
+fn is_write_target(node: Node<'_>) -> bool {
+    let Some(parent) = node.parent() else {
+        return false;
+    };
+    match parent.kind() {
+        "inc_statement" | "dec_statement" => true,
+        "expression_list" => parent.parent().is_some_and(|a| {
+            matches!(
+                a.kind(),
+                "assignment_statement" | "short_var_declaration" | "range_clause"
+            ) && a
+                .child_by_field_name("left")
+                .is_some_and(|l| l.id() == parent.id())
+        }),
+        _ => false,
+    }
+}
+
+impl<'a> Package<'a> {
+    /// The map accesses made by the code `spawn` runs. `skip` holds the nodes
+    /// (function literals, `go` statements) that are other contexts: their code
+    /// is not this one's.
+    pub fn spawn_accesses(
+        &self,
+        spawn: &Spawn<'a>,
+        q: &AccessQueries<'_>,
+        skip: &HashSet<Region>,
+    ) -> Vec<Access<'a>> {
+        let root = Frame {
+            file: spawn.body.file(),
+            func: spawn.body.node(),
+            binding: Binding::Spawn,
+            write_locked: false,
+            locked: false,
+            depth: 0,
+            via: None,
+            stack: vec![(spawn.body.file(), spawn.body.node().start_byte())],
+        };
+        self.collect(spawn, root, 0, q, skip)
+    }
+
+    /// The accesses the starter makes after starting `spawn` (not in function literals).
+    pub fn starter_accesses_after(
+        &self,
+        spawn: &Spawn<'a>,
+        q: &AccessQueries<'_>,
+        skip: &HashSet<Region>,
+    ) -> Vec<Access<'a>> {
+        let Some(starter) = spawn.starter else {
+            return Vec::new();
+        };
+        let root = Frame {
+            file: spawn.file,
+            func: starter,
+            binding: Binding::Starter,
+            write_locked: false,
+            locked: false,
+            depth: 0,
+            via: None,
+            stack: vec![(spawn.file, starter.start_byte())],
+        };
+        self.collect(spawn, root, spawn.site.end_byte(), q, skip)
+    }
+
+    fn collect(
+        &self,
+        spawn: &Spawn<'a>,
+        root: Frame<'a>,
+        from: usize,
+        q: &AccessQueries<'_>,
+        skip: &HashSet<Region>,
+    ) -> Vec<Access<'a>> {
+        let mut frames = vec![root];
+        let mut out = Vec::new();
+        let mut next = 0;
+        while next < frames.len() {
+            let frame = frames[next].clone();
+            let idx = next;
+            next += 1;
+            let src = &self.files[frame.file].text;
+            // Nodes of the root frame before `from` belong to the starter before the spawn.
+            let from = if idx == 0 { from } else { 0 };
+            // One walk: the regions that are other code, and the calls to follow.
+            let starter = matches!(frame.binding, Binding::Starter);
+            let mut excluded: Vec<(usize, usize)> = Vec::new();
+            let mut calls = Vec::new();
+            walk(frame.func, |n| {
+                if n.id() == frame.func.id() {
+                    return true;
+                }
+                if n.end_byte() <= from {
+                    return false;
+                }
+                let region = (frame.file, n.start_byte(), n.end_byte());
+                if n.kind() == "go_statement"
+                    || starter && n.kind() == "func_literal"
+                    || skip.contains(&region)
+                {
+                    excluded.push((n.start_byte(), n.end_byte()));
+                    return false;
+                }
+                if n.kind() == "call_expression" && n.start_byte() >= from {
+                    calls.push(n);
+                }
+                true
+            });
+            let owned = |n: Node<'a>| {
+                n.start_byte() >= from
+                    && !excluded
+                        .iter()
+                        .any(|&(s, e)| s <= n.start_byte() && n.end_byte() <= e)
+            };
+            for (query, kind) in [(q.writes, AccessKind::Write), (q.reads, AccessKind::Read)] {
+                let (access_i, map_i) = (query.capture("access"), query.capture("map"));
+                query.for_each_match_from(frame.func, src, from, |m| {
+                    let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
+                    let (Some(node), Some(map_node)) = (get(access_i), get(map_i)) else {
+                        return;
+                    };
+                    if !owned(node) || kind == AccessKind::Read && is_write_target(node) {
+                        return;
+                    }
+                    if !self.type_of(frame.file, map_node).is_map() {
+                        return;
+                    }
+                    let Origin::Shared(map) = self.origin(spawn, &frames, idx, map_node, 0) else {
+                        return;
+                    };
+                    let locks = self.locks_at(frame.file, node, frame.func);
+                    let once = in_once_do(self, frame.file, node, frame.func);
+                    out.push(Access {
+                        kind,
+                        file: frame.file,
+                        node,
+                        map_node,
+                        map,
+                        write_locked: frame.write_locked || locks.holds_write_lock() || once,
+                        locked: frame.locked || !locks.held.is_empty() || once,
+                        via: frame.via,
+                    });
+                });
+            }
+            if frame.depth >= MAX_CALL_DEPTH {
+                continue;
+            }
+            for call in calls.into_iter().filter(|c| owned(*c)) {
+                let Some((file, decl, receiver)) = self.callee(frame.file, call) else {
+                    continue;
+                };
+                let key = (file, decl.start_byte());
+                if frame.stack.contains(&key) {
+                    continue;
+                }
+                let locks = self.locks_at(frame.file, call, frame.func);
+                let args = call
+                    .child_by_field_name("arguments")
+                    .map(|a| {
+                        let mut c = a.walk();
+                        a.named_children(&mut c).collect()
+                    })
+                    .unwrap_or_default();
+                let mut stack = frame.stack.clone();
+                stack.push(key);
+                frames.push(Frame {
+                    file,
+                    func: decl,
+                    binding: Binding::Call {
+                        caller: idx,
+                        args,
+                        receiver,
+                    },
+                    write_locked: frame.write_locked || locks.holds_write_lock(),
+                    locked: frame.locked || !locks.held.is_empty(),
+                    depth: frame.depth + 1,
+                    via: frame.via.or(Some(call)),
+                    stack,
+                });
+            }
+        }
+        out
+    }
+
+    /// The function or method of the package that `call` calls, when evident.
+    fn callee(&self, file: usize, call: Node<'a>) -> Option<(usize, Node<'a>, Option<Node<'a>>)> {
+        let function = call.child_by_field_name("function")?;
+        match function.kind() {
+            "identifier" => match self.resolve(file, function) {
+                Resolved::PackageFunc(f, decl) => Some((f, decl, None)),
+                _ => None,
+            },
+            "selector_expression" => {
+                let operand = function.child_by_field_name("operand")?;
+                let Ty::Struct(t) = self.type_of(file, operand) else {
+                    return None;
+                };
+                let name = self.text(file, function.child_by_field_name("field")?);
+                let method = self.methods.get(&(t, name.to_string()))?;
+                Some((method.file, method.decl, Some(operand)))
+            }
+            _ => None,
+        }
+    }
+
+    /// What `expr`, in frame `idx`, refers to.
+    fn origin(
+        &self,
+        spawn: &Spawn<'a>,
+        frames: &[Frame<'a>],
+        idx: usize,
+        expr: Node<'a>,
+        depth: usize,
+    ) -> Origin {
+        if depth > MAX_ALIAS_DEPTH {
+            return Origin::Unknown;
+        }
+        let frame = &frames[idx];
+        let file = frame.file;
+        match expr.kind() {
+            "identifier" => match self.resolve(file, expr) {
+                Resolved::PackageVar(_) => {
+                    Origin::Shared(MapRef::new(Root::Package(self.text(file, expr).into())))
+                }
+                Resolved::Local(b) => {
+                    if matches!(frame.binding, Binding::Starter) {
+                        return Origin::Shared(MapRef::new(Root::Decl(b.id())));
+                    }
+                    if !contains(frame.func, b.name) {
+                        // Captured by a function literal: a variable of the code around it.
+                        return match frame.binding {
+                            Binding::Spawn => Origin::Shared(MapRef::new(Root::Decl(b.id()))),
+                            _ => Origin::Unknown,
+                        };
+                    }
+                    match b.kind {
+                        BindKind::Param {
+                            func, index, role, ..
+                        } if func.id() == frame.func.id() => {
+                            self.param_origin(spawn, frames, idx, index, role, depth)
+                        }
+                        BindKind::Var { decl, index } => {
+                            let field = if decl.kind() == "short_var_declaration" {
+                                "right"
+                            } else {
+                                "value"
+                            };
+                            match decl
+                                .child_by_field_name(field)
+                                .and_then(|v| v.named_child(index))
+                            {
+                                None => Origin::Local,
+                                Some(value) if is_fresh_value(self, file, value) => Origin::Local,
+                                Some(value) => self.origin(spawn, frames, idx, value, depth + 1),
+                            }
+                        }
+                        _ => Origin::Unknown,
+                    }
+                }
+                _ => Origin::Unknown,
+            },
+            "selector_expression" => {
+                let base = expr
+                    .child_by_field_name("operand")
+                    .map_or(Origin::Unknown, |o| {
+                        self.origin(spawn, frames, idx, o, depth + 1)
+                    });
+                self.extend(expr, file, base)
+            }
+            "parenthesized_expression" | "unary_expression" => {
+                self.alias_operand(file, expr).map_or(Origin::Unknown, |o| {
+                    self.origin(spawn, frames, idx, o, depth + 1)
+                })
+            }
+            _ => Origin::Unknown,
+        }
+    }
+
+    fn param_origin(
+        &self,
+        spawn: &Spawn<'a>,
+        frames: &[Frame<'a>],
+        idx: usize,
+        index: usize,
+        role: ParamRole,
+        depth: usize,
+    ) -> Origin {
+        match (&frames[idx].binding, role) {
+            (Binding::Spawn, ParamRole::Param) => spawn
+                .args
+                .get(index)
+                .map_or(Origin::Unknown, |arg| self.origin_in_starter(spawn, *arg)),
+            (Binding::Spawn, ParamRole::Receiver) => match spawn.receiver {
+                Some(r) => self.origin_in_starter(spawn, r),
+                // A method that net/http, gRPC or a test runner calls: any value of its type.
+                None => match super::receiver_type_name(
+                    frames[idx].func,
+                    &self.files[frames[idx].file].text,
+                ) {
+                    Some(t) => Origin::Shared(MapRef::new(Root::Receiver(t.to_string()))),
+                    None => Origin::Unknown,
+                },
+            },
+            (Binding::Call { caller, args, .. }, ParamRole::Param) => {
+                args.get(index).map_or(Origin::Unknown, |arg| {
+                    self.origin(spawn, frames, *caller, *arg, depth + 1)
+                })
+            }
+            (
+                Binding::Call {
+                    caller,
+                    receiver: Some(r),
+                    ..
+                },
+                ParamRole::Receiver,
+            ) => self.origin(spawn, frames, *caller, *r, depth + 1),
+            _ => Origin::Unknown,
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Which map accesses of the package can overlap: writes against writes
+//! (GML001) and reads against writes (GML003), with the reason they overlap.
+
+use std::collections::HashSet;
+
+use tree_sitter::Node;
+
+use super::{Package, ancestors, contains};
+use super::access::{Access, AccessKind, AccessQueries};
+use super::spawn::{GoroutineBody, Spawn, SpawnKind};
+
+/// Every concurrent context of a package and the map accesses around it.
+pub struct Analysis<'a> {
+    pub spawns: Vec<Spawn<'a>>,
+    /// The accesses each spawn's code makes.
+    pub accesses: Vec<Vec<Access<'a>>>,
+    /// The accesses each spawn's starter makes after starting it, while it runs alongside.
+    pub after: Vec<Vec<Access<'a>>>,
+}
+
+/// Why an access can overlap another.
+#[derive(Clone, Debug)]
+pub enum Reason<'a> {
+    /// The code runs many times at once: a spawn in a loop, a handler.
+    SelfConcurrent,
+    /// Other concurrent code accesses the map: `access`, in spawn `spawn`.
+    Other { spawn: usize, access: Access<'a> },
+    /// The starter uses the map after starting the code, without waiting for it.
+    Starter { access: Access<'a> },
+}
+
+/// An access that can overlap a conflicting access of the same map.
+#[derive(Clone, Debug)]
+pub struct Race<'a> {
+    pub spawn: usize,
+    pub access: Access<'a>,
+    pub reason: Reason<'a>,
+}
+
+impl<'a> Analysis<'a> {
+    pub fn new(pkg: &Package<'a>, queries: &AccessQueries<'_>) -> Self {
+        let spawns = pkg.spawns();
+        let mut skip = HashSet::new();
+        for s in &spawns {
+            if s.kind == SpawnKind::Go {
+                skip.insert((s.file, s.site.start_byte(), s.site.end_byte()));
+            }
+            if let GoroutineBody::Literal { file, lit } = s.body {
+                skip.insert((file, lit.start_byte(), lit.end_byte()));
+            }
+        }
+        let accesses = spawns
+            .iter()
+            .map(|s| pkg.spawn_accesses(s, queries, &skip))
+            .collect();
+        let after = spawns
+            .iter()
+            .map(|s| {
+                if s.runs_alongside_starter() {
+                    pkg.starter_accesses_after(s, queries, &skip)
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        Analysis {
+            spawns,
+            accesses,
+            after,
+        }
+    }
+
+    /// Whether spawn `i` runs at the same time as other runs of itself, for `access`.
+    fn self_concurrent(&self, pkg: &Package<'a>, i: usize, access: &Access<'a>) -> bool {
+        let s = &self.spawns[i];
+        s.always_self_concurrent()
+            || s.in_loop.is_some_and(|l| {
+                !pkg.is_per_iteration(s, &access.map) && pkg.join_between(s, l.end_byte()).is_none()
+            })
+    }
+
+    /// Whether spawns `i` and `j` can run at the same time.
+    fn overlap(&self, pkg: &Package<'a>, i: usize, j: usize) -> bool {
+        let (a, b) = (&self.spawns[i], &self.spawns[j]);
+        // A parallel subtest runs after its parent test function has returned.
+        let parent_of = |sub: &Spawn<'a>, test: &Spawn<'a>| {
+            sub.kind == SpawnKind::ParallelSubtest
+                && sub.starter.is_some_and(|s| s.id() == test.body.node().id())
+        };
+        if parent_of(a, b) || parent_of(b, a) {
+            return false;
+        }
+        let same_starter = a.file == b.file
+            && a.starter.is_some()
+            && a.starter.map(|n| n.id()) == b.starter.map(|n| n.id());
+        if !same_starter || a.in_loop.is_some() || b.in_loop.is_some() {
+            return true;
+        }
+        let (first, second) = if a.site.start_byte() <= b.site.start_byte() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        !first.runs_alongside_starter()
+            || pkg.join_between(first, second.site.start_byte()).is_none()
+    }
+
+    /// The first access of the starter after spawn `i` to the same map, not waited for.
+    fn starter_conflict(
+        &self,
+        pkg: &Package<'a>,
+        i: usize,
+        access: &Access<'a>,
+        writes_only: bool,
+    ) -> Option<Access<'a>> {
+        let s = &self.spawns[i];
+        self.after[i]
+            .iter()
+            .filter(|a| !writes_only || a.kind == AccessKind::Write)
+            .filter(|a| pkg.same_map(&a.map, &access.map))
+            .find(|a| {
+                pkg.join_between(s, a.via.unwrap_or(a.node).start_byte())
+                    .is_none()
+            })
+            .cloned()
+    }
+
+    /// Unsynchronized writes that can overlap another access of the same map:
+    /// another write, or (from the starter) any access.
+    pub fn write_races(&self, pkg: &Package<'a>) -> Vec<Race<'a>> {
+        let mut races: Vec<Race<'a>> = Vec::new();
+        for (i, accesses) in self.accesses.iter().enumerate() {
+            for w in accesses
+                .iter()
+                .filter(|a| a.kind == AccessKind::Write && !a.locked)
+            {
+                if races
+                    .iter()
+                    .any(|r| r.access.file == w.file && r.access.node.id() == w.node.id())
+                {
+                    continue;
+                }
+                let reason = if self.self_concurrent(pkg, i, w) {
+                    Some(Reason::SelfConcurrent)
+                } else if let Some((j, other)) =
+                    self.other_access(pkg, i, w, |a| a.kind == AccessKind::Write)
+                {
+                    Some(Reason::Other {
+                        spawn: j,
+                        access: other,
+                    })
+                } else {
+                    self.starter_conflict(pkg, i, w, false)
+                        .map(|access| Reason::Starter { access })
+                };
+                if let Some(reason) = reason {
+                    races.push(Race {
+                        spawn: i,
+                        access: w.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
+        races
+    }
+
+    /// An access of the same map by another spawn that overlaps spawn `i`.
+    fn other_access(
+        &self,
+        pkg: &Package<'a>,
+        i: usize,
+        access: &Access<'a>,
+        wanted: impl Fn(&Access<'a>) -> bool,
+    ) -> Option<(usize, Access<'a>)> {
+        for (j, others) in self.accesses.iter().enumerate() {
+            if j == i {
+                continue;
+            }
+            // The same node counts too: one function started by two spawns.
+            let found = others
+                .iter()
+                .find(|o| wanted(o) && pkg.same_map(&o.map, &access.map));
+            if let Some(o) = found {
+                if self.overlap(pkg, i, j) {
+                    return Some((j, o.clone()));
+                }
+            }
+        }
+        None
+    }
+
+    /// Unlocked reads that can overlap a write of the same map.
+    ///
+    /// A read under a lock conflicts only with a write under no lock at all
+    /// that has no finding of its own (`write_races`, or GML004's under `RLock`):
+    /// otherwise the write's finding already names the bug.
+    pub fn read_races(&self, pkg: &Package<'a>, write_races: &[Race<'a>]) -> Vec<Race<'a>> {
+        let reported = |w: &Access<'a>| write_races.iter().any(|x| x.access.file == w.file && x.access.node.id() == w.node.id());
+        let mut races: Vec<Race<'a>> = Vec::new();
+        for (i, accesses) in self.accesses.iter().enumerate() {
+            for r in accesses.iter().filter(|a| a.kind == AccessKind::Read) {
+                if races.iter().any(|x| x.access.file == r.file && x.access.node.id() == r.node.id()) {
+                    continue;
+                }
+                // `m[k] = append(m[k], v)`: the write's finding covers the read.
+                let covered = write_races.iter().any(|w| {
+                    w.access.file == r.file && pkg.same_map(&w.access.map, &r.map) && contains(statement_of(w.access.node), r.node)
+                });
+                if covered {
+                    continue;
+                }
+                // Safe only when the read holds a lock and the write holds the write lock.
+                let conflicts = |w: &Access<'a>| {
+                    w.kind == AccessKind::Write && (!r.locked || !w.locked && !reported(w))
+                };
+                let own_write = accesses.iter().find(|w| conflicts(w) && pkg.same_map(&w.map, &r.map));
+                let reason = match own_write {
+                    Some(w) if self.self_concurrent(pkg, i, r) => Some(Reason::Other { spawn: i, access: w.clone() }),
+                    _ => self
+                        .other_access(pkg, i, r, conflicts)
+                        .map(|(j, access)| Reason::Other { spawn: j, access })
+                        .or_else(|| {
+                            self.starter_conflict(pkg, i, r, true)
+                                .filter(|w| conflicts(w))
+                                .map(|access| Reason::Starter { access })
+                        }),
+                };
+                if let Some(reason) = reason {
+                    races.push(Race { spawn: i, access: r.clone(), reason });
+                }
+            }
+        }
+        races
+    }
+}
+
+/// The statement that contains `node`: its outermost ancestor below a statement list.
+fn statement_of(node: Node<'_>) -> Node<'_> {
+    let mut stmt = node;
+    for parent in ancestors(node) {
+        if matches!(parent.kind(), "statement_list" | "block") {
+            break;
+        }
+        stmt = parent;
+    }
+    stmt
+}

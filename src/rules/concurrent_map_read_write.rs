@@ -1,0 +1,141 @@
+//! GML003 `concurrent-map-read-write`: a map read or iterated while other
+//! concurrent code can write it.
+
+use std::sync::LazyLock;
+
+use super::spawn_labels::{access_span, spawn_label, via_label};
+use super::{Context, Rule};
+use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::model::races::Reason;
+use crate::queries::CompiledQuery;
+
+pub const RULE: Rule = Rule {
+    code: "GML003",
+    name: "concurrent-map-read-write",
+    summary: "a map read or iterated without a lock while other concurrent code writes it",
+    docs: DOCS,
+    severity: Severity::Error,
+    query: QUERY_SOURCE,
+    check,
+};
+
+const QUERY_SOURCE: &str = include_str!("../../queries/concurrent_map_read_write.scm");
+
+pub static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
+    CompiledQuery::new("concurrent_map_read_write", QUERY_SOURCE).expect("bundled query compiles")
+});
+
+const DOCS: &str = r#"## What it does
+Finds a map read (`m[k]`, `v, ok := m[k]`, `len(m)`) or iteration (`range m`) in
+concurrent code (a goroutine, a `wg.Go` or errgroup task, a `time.AfterFunc`
+callback, an HTTP handler, a parallel subtest), with no lock held, while other
+code that runs at the same time writes the same map: another goroutine, the same
+code running many times at once, or the code that started the goroutine before
+it waits for it.
+
+## Why is this bad?
+A map read that overlaps a write is a data race. When the runtime notices it,
+it ends the whole program with `fatal error: concurrent map read and map write`
+or `fatal error: concurrent map iteration and map write`. This is a fatal error,
+not a panic: `recover()` cannot stop it. Without `-race` the check is
+best-effort, so the crash comes under load, in production.
+
+Maps that nobody writes once the goroutines have started are safe to read from
+many goroutines, and are not reported.
+
+## Example
+```go
+go func() {
+	for ev := range events {
+		seen[ev.ID] = true
+	}
+}()
+http.HandleFunc("/seen", func(w http.ResponseWriter, r *http.Request) {
+	fmt.Fprint(w, seen[r.URL.Query().Get("id")]) // read while the goroutine writes
+})
+```
+
+## Use instead
+Guard both sides with one `sync.RWMutex` (`RLock` to read, `Lock` to write), or
+use `sync.Map`:
+```go
+var mu sync.RWMutex
+go func() {
+	for ev := range events {
+		mu.Lock()
+		seen[ev.ID] = true
+		mu.Unlock()
+	}
+}()
+http.HandleFunc("/seen", func(w http.ResponseWriter, r *http.Request) {
+	mu.RLock()
+	defer mu.RUnlock()
+	fmt.Fprint(w, seen[r.URL.Query().Get("id")])
+})
+```
+"#;
+
+fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let pkg = ctx.pkg;
+    for race in ctx.read_races() {
+        let spawn = ctx.spawn(race.spawn);
+        let map = pkg.text(race.access.file, race.access.map_node).to_string();
+        let iterates = race.access.node.kind() == "range_clause";
+        let mut labels = vec![spawn_label(ctx, spawn, false)];
+        labels.extend(via_label(ctx, spawn, &race.access, "reads the map"));
+        match &race.reason {
+            Reason::Other {
+                spawn: other,
+                access,
+            } => {
+                labels.push(Label {
+                    span: access_span(ctx, access),
+                    message: "concurrent code writes the same map here".into(),
+                });
+                let other_spawn = ctx.spawn(*other);
+                if other_spawn.label.id() != spawn.label.id() {
+                    let mut started = spawn_label(ctx, other_spawn, false);
+                    started.message = format!("the writer starts here: {}", started.message);
+                    labels.push(started);
+                }
+            }
+            Reason::Starter { access } => {
+                let node = access.via.unwrap_or(access.node);
+                let file = if access.via.is_some() {
+                    spawn.file
+                } else {
+                    access.file
+                };
+                labels.push(Label {
+                    span: pkg.files[file].node_span(node),
+                    message: "the starting function writes the map here without waiting for the goroutine".into(),
+                });
+            }
+            Reason::SelfConcurrent => {}
+        }
+        let (message, label) = if iterates {
+            (
+                format!("map `{map}` is iterated while concurrent code may write it"),
+                "iterated here without a lock",
+            )
+        } else {
+            (
+                format!("map `{map}` is read while concurrent code may write it"),
+                "read here without a lock",
+            )
+        };
+        out.push(Diagnostic {
+            code: RULE.code,
+            name: RULE.name,
+            severity: RULE.severity,
+            message,
+            span: access_span(ctx, &race.access),
+            label: label.into(),
+            labels,
+            help: Some(format!(
+                "guard every access of `{map}` with one `sync.RWMutex` (`RLock` to read, `Lock` to write), \
+                 or use `sync.Map`"
+            )),
+        });
+    }
+}

@@ -1,0 +1,77 @@
+//! The words rules use for concurrent contexts and accesses, shared so that
+//! every rule explains them the same way.
+
+use super::Context;
+use crate::diagnostic::{Label, Span};
+use crate::model::access::Access;
+use crate::model::enclosing_function;
+use crate::model::spawn::{Spawn, SpawnKind};
+
+/// The label on the place where concurrent code starts.
+pub fn spawn_label(ctx: &Context<'_, '_>, spawn: &Spawn<'_>, self_concurrent: bool) -> Label {
+    let pkg = ctx.pkg;
+    let site = pkg.text(spawn.file, spawn.label);
+    let what = match spawn.kind {
+        SpawnKind::Go => "goroutine started here".to_string(),
+        SpawnKind::WaitGroupGo | SpawnKind::ErrgroupGo => {
+            format!("`{site}` runs this function in a new goroutine")
+        }
+        SpawnKind::AfterFunc => {
+            "`time.AfterFunc` runs this function in its own goroutine".to_string()
+        }
+        SpawnKind::Wrapper => format!("`{site}` runs this function in a new goroutine"),
+        SpawnKind::Handler => "net/http runs this handler for many requests at once".to_string(),
+        SpawnKind::GrpcMethod => "gRPC runs this method for many requests at once".to_string(),
+        SpawnKind::ParallelSubtest => {
+            "this subtest calls `t.Parallel()`: it runs alongside other parallel subtests"
+                .to_string()
+        }
+        SpawnKind::ParallelTest => {
+            "this test calls `t.Parallel()`: it runs alongside other parallel tests".to_string()
+        }
+    };
+    let message = if self_concurrent && spawn.in_loop.is_some() && !spawn.always_self_concurrent() {
+        format!("{what}, in a loop: one per iteration, all running at once")
+    } else {
+        what
+    };
+    Label {
+        span: pkg.files[spawn.file].node_span(spawn.label),
+        message,
+    }
+}
+
+/// The span of an access: where it is, even in a function the context calls.
+pub fn access_span(ctx: &Context<'_, '_>, access: &Access<'_>) -> Span {
+    ctx.pkg.files[access.file].node_span(access.node)
+}
+
+/// A label on the call that leads from the context to an access in another function.
+pub fn via_label(
+    ctx: &Context<'_, '_>,
+    spawn: &Spawn<'_>,
+    access: &Access<'_>,
+    what: &str,
+) -> Option<Label> {
+    let call = access.via?;
+    let file = if enclosing_function(call).is_some_and(|f| f.id() == spawn.body.node().id()) {
+        spawn.body.file()
+    } else {
+        spawn.file
+    };
+    let callee = ctx
+        .pkg
+        .text(file, call.child_by_field_name("function").unwrap_or(call));
+    Some(Label {
+        span: ctx.pkg.files[file].node_span(call),
+        message: format!("this call of `{callee}` {what}"),
+    })
+}
+
+/// A name for a function, for messages.
+pub fn function_name(ctx: &Context<'_, '_>, file: usize, func: tree_sitter::Node<'_>) -> String {
+    match func.child_by_field_name("name") {
+        Some(name) => format!("`{}`", ctx.pkg.text(file, name)),
+        None => "the enclosing function".to_string(),
+    }
+}
