@@ -9,6 +9,14 @@ use common::{all_fixtures, compare};
 fn every_fixture_reports_exactly_its_want_lines() {
     let fixtures = all_fixtures();
     assert!(!fixtures.is_empty(), "no fixtures found");
-    let failures: Vec<String> = fixtures.iter().flat_map(|fx| compare(fx).failures).collect();
-    assert!(failures.is_empty(), "{} fixture failures:\n{}", failures.len(), failures.join("\n"));
+    let failures: Vec<String> = fixtures
+        .iter()
+        .flat_map(|fx| compare(fx).failures)
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} fixture failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -38,9 +38,16 @@ fn fixture_table() -> String {
             "| {} `{}` | {racy} | {found} | {safe} | {silent} |\n",
             rule.code, rule.name
         ));
-        (racy_all, found_all, safe_all, silent_all) = (racy_all + racy, found_all + found, safe_all + safe, silent_all + silent);
+        (racy_all, found_all, safe_all, silent_all) = (
+            racy_all + racy,
+            found_all + found,
+            safe_all + safe,
+            silent_all + silent,
+        );
     }
-    out.push_str(&format!("| all | {racy_all} | {found_all} | {safe_all} | {silent_all} |\n"));
+    out.push_str(&format!(
+        "| all | {racy_all} | {found_all} | {safe_all} | {silent_all} |\n"
+    ));
     out
 }
 

@@ -323,17 +323,17 @@ impl<'a> Package<'a> {
         let file = frame.file;
         match expr.kind() {
             "identifier" => match self.resolve(file, expr) {
-                Resolved::PackageVar(_) => {
-                    Origin::Shared(MapRef::new(Root::Package(self.text(file, expr).into())))
+                Resolved::PackageVar(b) => {
+                    Origin::Shared(self.var_ref(Root::Package(self.text(file, expr).into()), b))
                 }
                 Resolved::Local(b) => {
                     if matches!(frame.binding, Binding::Starter) {
-                        return Origin::Shared(MapRef::new(Root::Decl(b.id())));
+                        return Origin::Shared(self.var_ref(Root::Decl(b.id()), b));
                     }
                     if !contains(frame.func, b.name) {
                         // Captured by a function literal: a variable of the code around it.
                         return match frame.binding {
-                            Binding::Spawn => Origin::Shared(MapRef::new(Root::Decl(b.id()))),
+                            Binding::Spawn => Origin::Shared(self.var_ref(Root::Decl(b.id()), b)),
                             _ => Origin::Unknown,
                         };
                     }
@@ -401,7 +401,10 @@ impl<'a> Package<'a> {
                     frames[idx].func,
                     &self.files[frames[idx].file].text,
                 ) {
-                    Some(t) => Origin::Shared(MapRef::new(Root::Receiver(t.to_string()))),
+                    Some(t) => Origin::Shared(MapRef::new(
+                        Root::Receiver(t.to_string()),
+                        Some(t.to_string()),
+                    )),
                     None => Origin::Unknown,
                 },
             },

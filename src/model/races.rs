@@ -5,9 +5,9 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
-use super::{Package, ancestors, contains};
 use super::access::{Access, AccessKind, AccessQueries};
 use super::spawn::{GoroutineBody, Spawn, SpawnKind};
+use super::{Package, ancestors, contains};
 
 /// Every concurrent context of a package and the map accesses around it.
 pub struct Analysis<'a> {
@@ -196,16 +196,25 @@ impl<'a> Analysis<'a> {
     /// that has no finding of its own (`write_races`, or GML004's under `RLock`):
     /// otherwise the write's finding already names the bug.
     pub fn read_races(&self, pkg: &Package<'a>, write_races: &[Race<'a>]) -> Vec<Race<'a>> {
-        let reported = |w: &Access<'a>| write_races.iter().any(|x| x.access.file == w.file && x.access.node.id() == w.node.id());
+        let reported = |w: &Access<'a>| {
+            write_races
+                .iter()
+                .any(|x| x.access.file == w.file && x.access.node.id() == w.node.id())
+        };
         let mut races: Vec<Race<'a>> = Vec::new();
         for (i, accesses) in self.accesses.iter().enumerate() {
             for r in accesses.iter().filter(|a| a.kind == AccessKind::Read) {
-                if races.iter().any(|x| x.access.file == r.file && x.access.node.id() == r.node.id()) {
+                if races
+                    .iter()
+                    .any(|x| x.access.file == r.file && x.access.node.id() == r.node.id())
+                {
                     continue;
                 }
                 // `m[k] = append(m[k], v)`: the write's finding covers the read.
                 let covered = write_races.iter().any(|w| {
-                    w.access.file == r.file && pkg.same_map(&w.access.map, &r.map) && contains(statement_of(w.access.node), r.node)
+                    w.access.file == r.file
+                        && pkg.same_map(&w.access.map, &r.map)
+                        && contains(statement_of(w.access.node), r.node)
                 });
                 if covered {
                     continue;
@@ -214,9 +223,14 @@ impl<'a> Analysis<'a> {
                 let conflicts = |w: &Access<'a>| {
                     w.kind == AccessKind::Write && (!r.locked || !w.locked && !reported(w))
                 };
-                let own_write = accesses.iter().find(|w| conflicts(w) && pkg.same_map(&w.map, &r.map));
+                let own_write = accesses
+                    .iter()
+                    .find(|w| conflicts(w) && pkg.same_map(&w.map, &r.map));
                 let reason = match own_write {
-                    Some(w) if self.self_concurrent(pkg, i, r) => Some(Reason::Other { spawn: i, access: w.clone() }),
+                    Some(w) if self.self_concurrent(pkg, i, r) => Some(Reason::Other {
+                        spawn: i,
+                        access: w.clone(),
+                    }),
                     _ => self
                         .other_access(pkg, i, r, conflicts)
                         .map(|(j, access)| Reason::Other { spawn: j, access })
@@ -227,7 +241,45 @@ impl<'a> Analysis<'a> {
                         }),
                 };
                 if let Some(reason) = reason {
-                    races.push(Race { spawn: i, access: r.clone(), reason });
+                    races.push(Race {
+                        spawn: i,
+                        access: r.clone(),
+                        reason,
+                    });
+                }
+            }
+        }
+        // Reads by a starter while its goroutine writes, before it waits. An
+        // unlocked write that GML001 reports against the starter covers the pair.
+        for (i, after) in self.after.iter().enumerate() {
+            let spawn = &self.spawns[i];
+            for r in after.iter().filter(|a| a.kind == AccessKind::Read) {
+                let at = r.via.unwrap_or(r.node).start_byte();
+                if races
+                    .iter()
+                    .any(|x| x.access.file == r.file && x.access.node.id() == r.node.id())
+                    || pkg.join_between(spawn, at).is_some()
+                {
+                    continue;
+                }
+                let write = self.accesses[i].iter().find(|w| {
+                    // A locked write is never GML001's; an unlocked one may be already.
+                    let conflicts = if r.locked {
+                        !w.locked && !reported(w)
+                    } else {
+                        w.locked || !reported(w)
+                    };
+                    w.kind == AccessKind::Write && conflicts && pkg.same_map(&w.map, &r.map)
+                });
+                if let Some(w) = write {
+                    races.push(Race {
+                        spawn: i,
+                        access: r.clone(),
+                        reason: Reason::Other {
+                            spawn: i,
+                            access: w.clone(),
+                        },
+                    });
                 }
             }
         }

@@ -119,6 +119,9 @@ impl Spawn<'_> {
 pub struct MapRef {
     pub root: Root,
     pub path: Vec<String>,
+    /// The struct type of the root's value, where evident: fields of a
+    /// concurrently called method's receiver match fields of values of its type.
+    pub root_type: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -131,10 +134,11 @@ pub enum Root {
 }
 
 impl MapRef {
-    pub fn new(root: Root) -> Self {
+    pub fn new(root: Root, root_type: Option<String>) -> Self {
         MapRef {
             root,
             path: Vec::new(),
+            root_type,
         }
     }
 }
@@ -593,14 +597,10 @@ impl<'a> Package<'a> {
         }
         match expr.kind() {
             "identifier" => match self.resolve(file, expr) {
-                Resolved::PackageVar(_) => Origin::Shared(MapRef {
-                    root: Root::Package(self.text(file, expr).to_string()),
-                    path: Vec::new(),
-                }),
-                Resolved::Local(b) => Origin::Shared(MapRef {
-                    root: Root::Decl(b.id()),
-                    path: Vec::new(),
-                }),
+                Resolved::PackageVar(b) => Origin::Shared(
+                    self.var_ref(Root::Package(self.text(file, expr).to_string()), b),
+                ),
+                Resolved::Local(b) => Origin::Shared(self.var_ref(Root::Decl(b.id()), b)),
                 _ => Origin::Unknown,
             },
             "selector_expression" => self.extend(
@@ -701,31 +701,13 @@ impl<'a> Package<'a> {
         join
     }
 
-    /// The struct type of the value a root names, when evident.
-    fn root_type(&self, root: &Root) -> Option<String> {
-        match root {
-            Root::Receiver(t) => Some(t.clone()),
-            Root::Package(name) => match self.resolve_package_name(name) {
-                Resolved::PackageVar(b) => match self.type_of_binding(b, 0) {
-                    Ty::Struct(t) => Some(t),
-                    _ => None,
-                },
-                _ => None,
-            },
-            Root::Decl(id) => {
-                let ident = self.files[id.file]
-                    .tree
-                    .root_node()
-                    .descendant_for_byte_range(id.byte, id.byte)?;
-                match self.resolve(id.file, ident) {
-                    Resolved::Local(b) => match self.type_of_binding(b, 0) {
-                        Ty::Struct(t) => Some(t),
-                        _ => None,
-                    },
-                    _ => None,
-                }
-            }
-        }
+    /// A reference to the variable `b` under `root`, with its struct type.
+    pub fn var_ref(&self, root: Root, b: super::scope::Binding<'a>) -> MapRef {
+        let ty = match self.type_of_binding(b, 0) {
+            Ty::Struct(t) => Some(t),
+            _ => None,
+        };
+        MapRef::new(root, ty)
     }
 
     /// Whether two references name the same map: the same variable and fields,
@@ -739,11 +721,7 @@ impl<'a> Package<'a> {
             return true;
         }
         let receiver = matches!(a.root, Root::Receiver(_)) || matches!(b.root, Root::Receiver(_));
-        receiver
-            && !a.path.is_empty()
-            && self
-                .root_type(&a.root)
-                .is_some_and(|t| Some(t) == self.root_type(&b.root))
+        receiver && !a.path.is_empty() && a.root_type.is_some() && a.root_type == b.root_type
     }
 }
 

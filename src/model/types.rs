@@ -20,8 +20,8 @@ pub enum Ty {
     Struct(String),
     /// `sync.Map`: safe for concurrent use.
     SyncMap,
-    /// `atomic.Value` or `atomic.Pointer[T]`: swaps whole values atomically.
-    Atomic,
+    /// `atomic.Value` or `atomic.Pointer[T]` (with `T`): swaps whole values atomically.
+    Atomic(Box<Ty>),
     Unknown,
 }
 
@@ -50,12 +50,21 @@ impl<'a> Package<'a> {
                 node.child_by_field_name("element")
                     .map_or(Ty::Unknown, |e| self.type_of_type_at(file, e, depth + 1)),
             )),
-            "pointer_type" | "parenthesized_type" => node
+            "pointer_type" | "parenthesized_type" | "type_elem" => node
                 .named_child(0)
                 .map_or(Ty::Unknown, |n| self.type_of_type_at(file, n, depth + 1)),
-            "generic_type" => node
+            "generic_type" => match node
                 .child_by_field_name("type")
-                .map_or(Ty::Unknown, |n| self.type_of_type_at(file, n, depth + 1)),
+                .map_or(Ty::Unknown, |n| self.type_of_type_at(file, n, depth + 1))
+            {
+                // atomic.Pointer[T]: remember T, which Load returns (as *T).
+                Ty::Atomic(_) => Ty::Atomic(Box::new(
+                    node.child_by_field_name("type_arguments")
+                        .and_then(|a| a.named_child(0))
+                        .map_or(Ty::Unknown, |t| self.type_of_type_at(file, t, depth + 1)),
+                )),
+                other => other,
+            },
             "qualified_type" => {
                 let pkg = node
                     .child_by_field_name("package")
@@ -63,7 +72,9 @@ impl<'a> Package<'a> {
                 let name = node.child_by_field_name("name").map(|n| self.text(file, n));
                 match (pkg, name) {
                     (Some("sync"), Some("Map")) => Ty::SyncMap,
-                    (Some("atomic"), Some("Value" | "Pointer")) => Ty::Atomic,
+                    (Some("atomic"), Some("Value" | "Pointer")) => {
+                        Ty::Atomic(Box::new(Ty::Unknown))
+                    }
                     _ => Ty::Unknown,
                 }
             }
@@ -271,6 +282,17 @@ impl<'a> Package<'a> {
                 }
             }
             "parenthesized_type" | "map_type" => self.type_of_type_at(file, function, depth),
+            // p.Load() and p.Swap(v) of an atomic.Pointer[T]: a *T.
+            "selector_expression" => {
+                let method = function
+                    .child_by_field_name("field")
+                    .map(|f| self.text(file, f));
+                let operand = function.child_by_field_name("operand");
+                match (method, operand.map(|o| self.type_of_at(file, o, depth))) {
+                    (Some("Load" | "Swap"), Some(Ty::Atomic(elem))) => *elem,
+                    _ => Ty::Unknown,
+                }
+            }
             _ => Ty::Unknown,
         }
     }

@@ -83,7 +83,13 @@ or keep a `sync.Mutex` next to each inner map and hold it for every access.
 const MAX_DEPTH: usize = 8;
 
 /// The load (or `Range` call) that the map expression `expr` comes from, if any.
-fn loaded_from<'a>(pkg: &Package<'a>, file: usize, expr: Node<'a>, loads: &[Node<'a>], depth: usize) -> Option<Node<'a>> {
+fn loaded_from<'a>(
+    pkg: &Package<'a>,
+    file: usize,
+    expr: Node<'a>,
+    loads: &[Node<'a>],
+    depth: usize,
+) -> Option<Node<'a>> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -96,10 +102,16 @@ fn loaded_from<'a>(pkg: &Package<'a>, file: usize, expr: Node<'a>, loads: &[Node
         "type_assertion_expression" => next(expr.child_by_field_name("operand")?),
         "call_expression" => loads.iter().find(|l| l.id() == expr.id()).copied(),
         "identifier" => {
-            let Resolved::Local(b) = pkg.resolve(file, expr) else { return None };
+            let Resolved::Local(b) = pkg.resolve(file, expr) else {
+                return None;
+            };
             match b.kind {
                 BindKind::Var { decl, index } => {
-                    let field = if decl.kind() == "short_var_declaration" { "right" } else { "value" };
+                    let field = if decl.kind() == "short_var_declaration" {
+                        "right"
+                    } else {
+                        "value"
+                    };
                     let values = decl.child_by_field_name(field)?;
                     // `v, ok := m.Load(k)`: the first name takes the loaded value.
                     let value = if values.named_child_count() == 1 && index == 0 {
@@ -110,13 +122,19 @@ fn loaded_from<'a>(pkg: &Package<'a>, file: usize, expr: Node<'a>, loads: &[Node
                     next(value)
                 }
                 // The value parameter of a `Range` callback.
-                BindKind::Param { func, index: 1, role: ParamRole::Param, .. } => {
-                    loads.iter().find(|l| {
+                BindKind::Param {
+                    func,
+                    index: 1,
+                    role: ParamRole::Param,
+                    ..
+                } => loads
+                    .iter()
+                    .find(|l| {
                         l.child_by_field_name("arguments")
                             .and_then(|a| a.named_child(0))
                             .is_some_and(|cb| cb.id() == func.id())
-                    }).copied()
-                }
+                    })
+                    .copied(),
                 _ => None,
             }
         }
@@ -135,8 +153,10 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         let mut loads = Vec::new();
         QUERY.for_each_match(source.tree.root_node(), &source.text, |m| {
             let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
-            let (Some(load), Some(container)) = (get(load_i), get(container_i)) else { return };
-            if matches!(pkg.type_of(file, container), Ty::SyncMap | Ty::Atomic) {
+            let (Some(load), Some(container)) = (get(load_i), get(container_i)) else {
+                return;
+            };
+            if matches!(pkg.type_of(file, container), Ty::SyncMap | Ty::Atomic(_)) {
                 loads.push(load);
             }
         });

@@ -97,7 +97,11 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         let spawn = ctx.spawn(race.spawn);
         let map = pkg.text(race.access.file, race.access.map_node).to_string();
         let self_concurrent = matches!(race.reason, Reason::SelfConcurrent);
-        let written = if race.access.is_replacement() { "replaced" } else { "written" };
+        let written = if race.access.is_replacement() {
+            "replaced"
+        } else {
+            "written"
+        };
         let mut labels = vec![spawn_label(ctx, spawn, self_concurrent)];
         labels.extend(via_label(ctx, spawn, &race.access, "writes the map"));
         let message = match &race.reason {

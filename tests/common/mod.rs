@@ -136,16 +136,30 @@ pub struct Comparison {
 pub fn compare(fx: &Fixture) -> Comparison {
     let outcome = gomaplint::lint(&[fx.dir.to_string_lossy().into_owned()]);
     let case = format!("{}/{}", fx.rule, fx.name);
-    let file_name = |p: &str| Path::new(p).file_name().unwrap().to_string_lossy().into_owned();
-    let mut out = Comparison { findings: outcome.diagnostics.len(), ..Default::default() };
+    let file_name = |p: &str| {
+        Path::new(p)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let mut out = Comparison {
+        findings: outcome.diagnostics.len(),
+        ..Default::default()
+    };
     for e in outcome.errors.iter().chain(&outcome.warnings) {
-        out.failures.push(format!("{case}: unexpected error or warning: {e}"));
+        out.failures
+            .push(format!("{case}: unexpected error or warning: {e}"));
     }
     let expected = wants(&fx.dir);
     out.wants = expected.len();
     match fx.label {
-        Label::Safe if !expected.is_empty() => out.failures.push(format!("{case}: a safe fixture must not have `// want` lines")),
-        Label::Racy | Label::Panics if expected.is_empty() => out.failures.push(format!("{case}: has no `// want` line")),
+        Label::Safe if !expected.is_empty() => out.failures.push(format!(
+            "{case}: a safe fixture must not have `// want` lines"
+        )),
+        Label::Racy | Label::Panics if expected.is_empty() => {
+            out.failures.push(format!("{case}: has no `// want` line"))
+        }
         _ => {}
     }
     let mut unmatched: Vec<_> = outcome.diagnostics.iter().collect();
