@@ -84,27 +84,39 @@ struct Frame<'a> {
     stack: Vec<(usize, usize)>,
 }
 
-/// Whether `node` runs inside a function literal passed to `x.Do(...)` (`sync.Once`).
+/// `once.Do(f)`, `sync.OnceFunc(f)`, `sync.OnceValue(f)`, `sync.OnceValues(f)`:
+/// calls that run `f` once, with every caller seeing its effects.
+pub(crate) fn is_once_call(pkg: &Package<'_>, file: usize, call: Node<'_>) -> bool {
+    call.child_by_field_name("function").is_some_and(|f| {
+        f.kind() == "selector_expression"
+            && f.child_by_field_name("field").is_some_and(|m| {
+                let m = pkg.text(file, m);
+                m == "Do"
+                    || matches!(m, "OnceFunc" | "OnceValue" | "OnceValues")
+                        && pkg.text(file, f).starts_with("sync.")
+            })
+    })
+}
+
+/// Whether `node` runs inside a function literal that a once-call runs.
+pub(crate) fn in_once(pkg: &Package<'_>, file: usize, node: Node<'_>) -> bool {
+    ancestors(node).any(|n| {
+        n.kind() == "func_literal"
+            && n.parent()
+                .and_then(|args| args.parent())
+                .is_some_and(|call| {
+                    call.kind() == "call_expression" && is_once_call(pkg, file, call)
+                })
+    })
+}
+
+/// Whether `node` runs inside a once-run function literal within `func`.
 fn in_once_do(pkg: &Package<'_>, file: usize, node: Node<'_>, func: Node<'_>) -> bool {
-    ancestors(node)
-        .take_while(|n| n.id() != func.id())
-        .any(|n| {
-            n.kind() == "func_literal"
-                && n.parent()
-                    .and_then(|args| args.parent())
-                    .is_some_and(|call| {
-                        call.kind() == "call_expression"
-                            && call.child_by_field_name("function").is_some_and(|f| {
-                                f.kind() == "selector_expression"
-                                    && f.child_by_field_name("field")
-                                        .is_some_and(|m| pkg.text(file, m) == "Do")
-                            })
-                    })
-        })
+    contains(func, node) && in_once(pkg, file, node)
 }
 
 /// Whether a read match is really the target of a write (`m[k] = v`, `m[k]++`).
-fn is_write_target(node: Node<'_>) -> bool {
+pub(crate) fn is_write_target(node: Node<'_>) -> bool {
     let Some(parent) = node.parent() else {
         return false;
     };

@@ -3,6 +3,7 @@
 //! lock state and goroutines. Built once per package, read by every rule.
 
 pub mod access;
+pub mod guards;
 pub mod locks;
 pub mod races;
 pub mod scope;
@@ -38,6 +39,11 @@ pub struct Package<'a> {
     pub methods_by_name: HashMap<String, Vec<Method<'a>>>,
     /// Memo for `field_type_by_name`, which scans every struct of the package.
     field_types_by_name: RefCell<HashMap<String, types::Ty>>,
+    /// Package constants declared `false` (`const debug = false`): code under
+    /// `if debug` never runs.
+    pub false_consts: std::collections::HashSet<String>,
+    /// The names of map-typed struct fields, computed on first use.
+    map_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
 }
 
 pub fn is_function(kind: &str) -> bool {
@@ -115,6 +121,8 @@ impl<'a> Package<'a> {
             methods: HashMap::new(),
             methods_by_name: HashMap::new(),
             field_types_by_name: RefCell::new(HashMap::new()),
+            map_field_names: std::cell::OnceCell::new(),
+            false_consts: std::collections::HashSet::new(),
         };
         for (file, source) in pkg.files.clone().into_iter().enumerate() {
             let src = &source.text;
@@ -149,6 +157,25 @@ impl<'a> Package<'a> {
                             }
                         }
                     }
+                    "const_declaration" => {
+                        walk(decl, |n| {
+                            if n.kind() == "const_spec" {
+                                let value = n
+                                    .child_by_field_name("value")
+                                    .and_then(|v| v.named_child(0));
+                                if value.is_some_and(|v| v.kind() == "false") {
+                                    let mut c = n.walk();
+                                    for name in n.children_by_field_name("name", &mut c) {
+                                        if let Ok(t) = name.utf8_text(src) {
+                                            pkg.false_consts.insert(t.to_string());
+                                        }
+                                    }
+                                }
+                                return false;
+                            }
+                            true
+                        });
+                    }
                     "function_declaration" => {
                         if let Some(Ok(name)) =
                             decl.child_by_field_name("name").map(|n| n.utf8_text(src))
@@ -175,6 +202,30 @@ impl<'a> Package<'a> {
             }
         }
         pkg
+    }
+
+    /// The names of the map-typed fields of the package's structs.
+    pub fn struct_field_names(&self) -> &std::collections::HashSet<String> {
+        self.map_field_names.get_or_init(|| {
+            let mut names = std::collections::HashSet::new();
+            for (strukt, &(file, ty)) in &self.types {
+                if ty.kind() != "struct_type" {
+                    continue;
+                }
+                walk(ty, |n| {
+                    if n.kind() == "field_identifier"
+                        && n.parent().is_some_and(|p| p.kind() == "field_declaration")
+                    {
+                        let name = self.text(file, n);
+                        if self.field_type(strukt, name).is_map() {
+                            names.insert(name.to_string());
+                        }
+                    }
+                    true
+                });
+            }
+            names
+        })
     }
 
     pub fn text(&self, file: usize, node: Node<'_>) -> &str {

@@ -5,13 +5,15 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
-use super::access::{Access, AccessKind, AccessQueries};
+use super::access::{Access, AccessKind, AccessQueries, Region};
 use super::spawn::{GoroutineBody, Spawn, SpawnKind};
 use super::{Package, ancestors, contains};
 
 /// Every concurrent context of a package and the map accesses around it.
 pub struct Analysis<'a> {
     pub spawns: Vec<Spawn<'a>>,
+    /// `go` statements and function literals that run concurrently.
+    pub concurrent: HashSet<Region>,
     /// The accesses each spawn's code makes.
     pub accesses: Vec<Vec<Access<'a>>>,
     /// The accesses each spawn's starter makes after starting it, while it runs alongside.
@@ -65,6 +67,7 @@ impl<'a> Analysis<'a> {
             .collect();
         Analysis {
             spawns,
+            concurrent: skip,
             accesses,
             after,
         }

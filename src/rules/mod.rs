@@ -1,6 +1,8 @@
 //! The rule registry: a static table of plain `Rule` values, sorted by code.
 
 pub mod concurrent_map_read_write;
+pub mod inconsistent_map_guard;
+pub mod map_escapes_lock;
 pub mod map_write_under_rlock;
 pub mod recover_cannot_catch_map_race;
 pub mod spawn_labels;
@@ -12,6 +14,7 @@ use std::cell::OnceCell;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::Package;
 use crate::model::access::AccessQueries;
+use crate::model::guards::Guards;
 use crate::model::races::{Analysis, Race};
 use crate::model::spawn::Spawn;
 
@@ -43,6 +46,8 @@ pub static RULES: &[Rule] = &[
     concurrent_map_read_write::RULE,
     map_write_under_rlock::RULE,
     sync_map_inner_map_mutation::RULE,
+    inconsistent_map_guard::RULE,
+    map_escapes_lock::RULE,
 ];
 
 pub fn find(code_or_name: &str) -> Option<&'static Rule> {
@@ -58,6 +63,7 @@ pub struct Context<'p, 'a> {
     analysis: OnceCell<Analysis<'a>>,
     write_races: OnceCell<Vec<Race<'a>>>,
     read_races: OnceCell<Vec<Race<'a>>>,
+    guards: OnceCell<Guards<'a>>,
 }
 
 impl<'p, 'a> Context<'p, 'a> {
@@ -67,6 +73,7 @@ impl<'p, 'a> Context<'p, 'a> {
             analysis: OnceCell::new(),
             write_races: OnceCell::new(),
             read_races: OnceCell::new(),
+            guards: OnceCell::new(),
         }
     }
 
@@ -90,6 +97,25 @@ impl<'p, 'a> Context<'p, 'a> {
     pub fn write_races(&self) -> &[Race<'a>] {
         self.write_races
             .get_or_init(|| self.analysis().write_races(self.pkg))
+    }
+
+    /// How the package's struct-field and package-level maps are guarded (GML006, GML007).
+    pub fn guards(&self) -> &Guards<'a> {
+        self.guards.get_or_init(|| {
+            self.pkg.guards(
+                &unsynchronized_map_write::QUERY,
+                &concurrent_map_read_write::QUERY,
+                &self.analysis().concurrent,
+            )
+        })
+    }
+
+    /// Whether another rule reports this access already.
+    pub fn reported_elsewhere(&self, file: usize, node: tree_sitter::Node<'_>) -> bool {
+        self.write_races()
+            .iter()
+            .chain(self.read_races())
+            .any(|r| r.access.file == file && r.access.node.id() == node.id())
     }
 
     /// Unlocked reads that can overlap a write (GML003).

@@ -1,0 +1,190 @@
+//! GML006 `inconsistent-map-guard`: a struct-field or package-level map that a
+//! mutex guards in some places and that is accessed without it in others.
+
+use std::sync::LazyLock;
+
+use super::{Context, Rule};
+use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::model::access::AccessKind;
+use crate::model::guards::{GuardedAccess, Guards, LockName};
+use crate::queries::{CompiledQuery, mentions_any};
+
+pub const RULE: Rule = Rule {
+    code: "GML006",
+    name: "inconsistent-map-guard",
+    summary: "a map guarded by a mutex in some places and accessed without it in others",
+    docs: DOCS,
+    severity: Severity::Error,
+    query: QUERY_SOURCE,
+    check,
+};
+
+const QUERY_SOURCE: &str = include_str!("../../queries/inconsistent_map_guard.scm");
+
+static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
+    CompiledQuery::new("inconsistent_map_guard", QUERY_SOURCE).expect("bundled query compiles")
+});
+
+const DOCS: &str = r#"## What it does
+Infers, across all files of a package, which mutex guards each map that is a
+struct field or a package-level variable: the lock held at most of the places
+that access it. Then it reports the accesses made without that lock, or under a
+different one. The lock is the author's own statement that the map is shared, so
+this works in library packages that start no goroutine themselves.
+
+Not reported: accesses while the value is being built (in a constructor that
+has not yet returned or shared it, in `init`, in a test on a value it made
+itself), maps that are never written after set-up (reading them needs no
+lock), and functions that run with the lock taken by their caller (named
+`...Locked`, documented as "must be held", or only ever called with the lock
+held).
+
+## Why is this bad?
+One unguarded access is enough: a read that overlaps a write under the lock
+makes the runtime end the whole process with `fatal error: concurrent map read
+and map write` (or `concurrent map writes` for two writes). It is a fatal error,
+not a panic, so `recover()` cannot stop it. In merged fixes of map races across
+large Go projects this is the most common shape: a method that forgot the lock
+its siblings take.
+
+## Example
+```go
+type Registry struct {
+	mu    sync.Mutex
+	items map[string]Item
+}
+
+func (r *Registry) Add(it Item) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.items[it.Name] = it
+}
+
+func (r *Registry) Len() int {
+	return len(r.items) // no lock: races with Add
+}
+```
+
+## Use instead
+```go
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.items)
+}
+```
+"#;
+
+/// An access that holds the guard, to show where it is taken.
+fn guarded_example<'g, 'a>(
+    guards: &'g Guards<'a>,
+    a: &GuardedAccess<'a>,
+    lock: &LockName,
+) -> Option<&'g GuardedAccess<'a>> {
+    guards
+        .accesses
+        .iter()
+        .find(|g| g.key == a.key && !g.setup && g.locks.iter().any(|(l, _, _)| l == lock))
+}
+
+fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
+    let pkg = ctx.pkg;
+    if !pkg.files.iter().any(|f| mentions_any(&f.text, &["Lock()"])) {
+        return;
+    }
+    // The query confirms that some code takes a lock at all.
+    let lock_i = QUERY.capture("lock");
+    let mut any_lock = false;
+    for f in &pkg.files {
+        QUERY.for_each_match(f.tree.root_node(), &f.text, |m| {
+            any_lock |= m.captures.iter().any(|c| c.index == lock_i)
+        });
+        if any_lock {
+            break;
+        }
+    }
+    if !any_lock {
+        return;
+    }
+    let guards = ctx.guards();
+    // Map accesses proper: reads and in-place writes. Replacing the map is a
+    // write of the pointer, not a map race.
+    let relevant = |a: &&GuardedAccess<'_>| !a.setup && (a.kind == AccessKind::Read || a.in_place);
+    for a in guards.accesses.iter().filter(relevant) {
+        let Some(lock) = guards.guard.get(&a.key) else {
+            continue;
+        };
+        let same: Vec<&GuardedAccess<'_>> = guards
+            .accesses
+            .iter()
+            .filter(relevant)
+            .filter(|b| b.key == a.key)
+            .collect();
+        // Never written in place after set-up: reading it needs no lock.
+        if !same.iter().any(|w| w.kind == AccessKind::Write) {
+            continue;
+        }
+        // The lock must guard most of the map's accesses: where it guards only
+        // a few, the map is kept safe by other means (phases, callers' locks).
+        let guarded = same.iter().filter(|b| b.holds(lock)).count();
+        if guarded * 2 < same.len() {
+            continue;
+        }
+        // A write under the guard's read lock is GML004's finding.
+        if a.holds(lock) || ctx.reported_elsewhere(a.file, a.node) {
+            continue;
+        }
+        let Some(example) = guarded_example(guards, a, lock) else {
+            continue;
+        };
+        let base = a.base.map(|b| pkg.text(a.file, b));
+        let map = pkg.text(a.file, a.map_node);
+        let guard = lock.display(base);
+        let verb = match (a.kind, a.in_place) {
+            (AccessKind::Read, _) => "read",
+            (AccessKind::Write, true) => "written",
+            (AccessKind::Write, false) => "replaced",
+        };
+        let (message, label) = match a.locks.first() {
+            Some((other, _, _)) => (
+                format!(
+                    "map `{map}` is {verb} under `{}`, but `{guard}` guards it elsewhere",
+                    other.display(base)
+                ),
+                format!("{verb} here under the wrong lock"),
+            ),
+            None => (
+                format!("map `{map}` is {verb} without `{guard}`, which guards it elsewhere"),
+                format!("{verb} here without `{guard}`"),
+            ),
+        };
+        let example_base = example.base.map(|b| pkg.text(example.file, b));
+        let mut labels = Vec::new();
+        if let Some((_, _, call)) = example.locks.iter().find(|(l, _, _)| l == lock) {
+            labels.push(Label {
+                span: pkg.files[example.file].node_span(*call),
+                message: format!("`{}` is taken here", lock.display(example_base)),
+            });
+        }
+        labels.push(Label {
+            span: pkg.files[example.file].node_span(example.node),
+            message: format!(
+                "the same map is accessed here under `{}`",
+                lock.display(example_base)
+            ),
+        });
+        out.push(Diagnostic {
+            code: RULE.code,
+            name: RULE.name,
+            severity: RULE.severity,
+            message,
+            span: pkg.files[a.file].node_span(a.node),
+            label,
+            labels,
+            help: Some(format!(
+                "take `{guard}` around this access as the other accesses do; if the caller already holds it, \
+                 name the function `...Locked` or say so in its doc comment"
+            )),
+        });
+    }
+}
