@@ -16,6 +16,9 @@ use super::types::Ty;
 use super::{Package, ancestors, enclosing_function, receiver_type_name, walk};
 use crate::queries::CompiledQuery;
 
+/// A function declaration: its file and start byte.
+type DeclKey = (usize, usize);
+
 /// A map that lives as long as a struct value or the package.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MapKey {
@@ -224,7 +227,7 @@ impl<'a> Package<'a> {
             return false;
         };
         // A test function or helper inspecting a value the test holds, with no goroutine of its own.
-        if self.files[file].display.ends_with("_test.go") {
+        if self.files[file].display.ends_with("_test.go") && self.is_test_function(file, top) {
             let mut spawns = false;
             walk(top, |n| {
                 spawns |= n.kind() == "go_statement";
@@ -242,9 +245,45 @@ impl<'a> Package<'a> {
         } else {
             "value"
         };
-        decl.child_by_field_name(field)
+        let fresh = decl
+            .child_by_field_name(field)
             .and_then(|v| v.named_child(index))
-            .is_some_and(|v| is_fresh_value(self, file, v))
+            .is_some_and(|v| is_fresh_value(self, file, v));
+        // A value it made itself, until the function starts a goroutine.
+        fresh && !self.spawns_before(file, top, node)
+    }
+
+    /// A test, benchmark, fuzz test or example, or a helper that takes the test's `*testing.T`.
+    fn is_test_function(&self, file: usize, decl: Node<'a>) -> bool {
+        let name = decl
+            .child_by_field_name("name")
+            .map_or("", |n| self.text(file, n));
+        let takes_t = decl.child_by_field_name("parameters").is_some_and(|p| {
+            let text = self.text(file, p);
+            text.contains("testing.T") || text.contains("testing.B") || text.contains("testing.TB")
+        });
+        takes_t
+            || ["Test", "Benchmark", "Fuzz", "Example"]
+                .iter()
+                .any(|p| name.starts_with(p))
+    }
+
+    /// Whether `func` starts a goroutine (`go`, `x.Go(...)`) before `node`.
+    fn spawns_before(&self, file: usize, func: Node<'a>, node: Node<'a>) -> bool {
+        let mut found = false;
+        walk(func, |n| {
+            if found || n.start_byte() >= node.start_byte() {
+                return false;
+            }
+            found = n.kind() == "go_statement"
+                || n.kind() == "call_expression"
+                    && n.child_by_field_name("function").is_some_and(|f| {
+                        let f = self.text(file, f);
+                        f.ends_with(".Go") || f.ends_with(".TryGo")
+                    });
+            !found
+        });
+        found
     }
 
     /// Inside `if debug { ... }` where `debug` is a package constant `false`.
@@ -412,7 +451,7 @@ impl<'a> Package<'a> {
     /// parameter (`withLock(mu, fn)`), with the lock parameter's index.
     fn once_functions_and_lock_wrappers(
         &self,
-    ) -> (HashSet<(usize, usize)>, HashMap<(usize, usize), usize>) {
+    ) -> (HashSet<DeclKey>, HashMap<DeclKey, usize>) {
         let mut once = HashSet::new();
         for (file, source) in self.files.iter().enumerate() {
             if !crate::queries::mentions_any(&source.text, &["Do(", "Once"]) {
