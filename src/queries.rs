@@ -109,8 +109,12 @@ pub static SPAWN_CALLS_QUERY: LazyLock<CompiledQuery> =
     LazyLock::new(|| compile(SPAWNS.0, SPAWNS.1).with_patterns(|i| i != 0));
 pub static CALLS_QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| compile(CALLS.0, CALLS.1));
 
-/// Words that every match of `GO_QUERY` contains (`go` and a space, tab, newline or parenthesis).
-pub const GO_WORDS: &[&str] = &["go ", "go\t", "go\n", "go\r", "go("];
+/// Words that every match of `GO_QUERY` contains: the `go` keyword, after the
+/// space, tab, newline, brace or semicolon that ends what comes before a statement.
+pub const GO_WORDS: &[&str] = &[
+    "\tgo ", " go ", "\ngo ", "{go ", ";go ", "\tgo(", " go(", "\ngo(", "{go(", ";go(", "\tgo\t",
+    " go\t",
+];
 /// Words that every match of `SPAWN_CALLS_QUERY` contains.
 pub const SPAWN_CALL_WORDS: &[&str] = &[
     ".Go(",

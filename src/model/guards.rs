@@ -189,10 +189,7 @@ impl<'a> Package<'a> {
         base: Option<Node<'a>>,
         once: &HashSet<(usize, usize)>,
     ) -> bool {
-        if super::access::in_once(self, file, node)
-            || self.in_dead_branch(file, node)
-            || self.after_join(file, node)
-        {
+        if super::access::in_once(self, file, node) {
             return true;
         }
         if ancestors(node)
@@ -449,9 +446,7 @@ impl<'a> Package<'a> {
     /// Functions run through `sync.Once` (`once.Do(f)`, `sync.OnceFunc(f)`), and
     /// lock wrappers: functions that lock a parameter and call a function
     /// parameter (`withLock(mu, fn)`), with the lock parameter's index.
-    fn once_functions_and_lock_wrappers(
-        &self,
-    ) -> (HashSet<DeclKey>, HashMap<DeclKey, usize>) {
+    fn once_functions_and_lock_wrappers(&self) -> (HashSet<DeclKey>, HashMap<DeclKey, usize>) {
         let mut once = HashSet::new();
         for (file, source) in self.files.iter().enumerate() {
             if !crate::queries::mentions_any(&source.text, &["Do(", "Once"]) {
@@ -629,6 +624,11 @@ impl<'a> Package<'a> {
                 .get(&a.key)
                 .is_some_and(|l: &LockName| !a.locks.iter().any(|(x, _, _)| x == l));
             if !uncovered || a.setup {
+                continue;
+            }
+            // The costlier set-up checks, only where they can matter.
+            if self.in_dead_branch(a.file, a.node) || self.after_join(a.file, a.node) {
+                a.setup = true;
                 continue;
             }
             let scope = self

@@ -117,7 +117,19 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         QUERY.capture("return"),
     );
     let concurrent = &ctx.analysis().concurrent;
+    // Only files that name a guarded map can take a reference to one.
+    let names: Vec<&str> = guards
+        .guard
+        .keys()
+        .map(|k| match k {
+            MapKey::Field(_, f) => f.as_str(),
+            MapKey::Global(g) => g.as_str(),
+        })
+        .collect();
     for (file, source) in pkg.files.iter().enumerate() {
+        if !mentions_any(&source.text, &names) {
+            continue;
+        }
         QUERY.for_each_match(source.tree.root_node(), &source.text, |m| {
             let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
             let Some(value) = get(value_i) else { return };

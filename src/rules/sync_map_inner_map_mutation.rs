@@ -147,7 +147,16 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     let (load_i, container_i) = (QUERY.capture("load"), QUERY.capture("container"));
     let (access_i, map_i) = (MAP_WRITES.capture("access"), MAP_WRITES.capture("map"));
     for (file, source) in pkg.files.iter().enumerate() {
-        if !mentions_any(&source.text, &["sync", "atomic"]) {
+        if !mentions_any(
+            &source.text,
+            &[
+                ".Load(",
+                ".LoadOrStore(",
+                ".LoadAndDelete(",
+                ".Swap(",
+                ".Range(",
+            ],
+        ) {
             continue;
         }
         let mut loads = Vec::new();
