@@ -51,10 +51,22 @@ impl Access<'_> {
     }
 }
 
-/// The queries that find accesses; each has the captures `@access` and `@map`.
+/// The query that finds map accesses (captures `@access` and `@map`): its first
+/// `write_patterns` patterns find writes, the rest reads. One query, so that
+/// one pass over the code finds both.
 pub struct AccessQueries<'q> {
-    pub writes: &'q CompiledQuery,
-    pub reads: &'q CompiledQuery,
+    pub query: &'q CompiledQuery,
+    pub write_patterns: usize,
+}
+
+impl AccessQueries<'_> {
+    pub fn kind(&self, pattern: usize) -> AccessKind {
+        if pattern < self.write_patterns {
+            AccessKind::Write
+        } else {
+            AccessKind::Read
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -228,9 +240,11 @@ impl<'a> Package<'a> {
                         .iter()
                         .any(|&(s, e)| s <= n.start_byte() && n.end_byte() <= e)
             };
-            for (query, kind) in [(q.writes, AccessKind::Write), (q.reads, AccessKind::Read)] {
+            {
+                let query = q.query;
                 let (access_i, map_i) = (query.capture("access"), query.capture("map"));
                 query.for_each_match_from(frame.func, src, from, |m| {
+                    let kind = q.kind(m.pattern_index);
                     let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
                     let (Some(node), Some(map_node)) = (get(access_i), get(map_i)) else {
                         return;

@@ -8,13 +8,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use super::access::{AccessKind, Region};
+use super::access::{AccessKind, AccessQueries, Region};
 use super::locks::LockMode;
 use super::scope::{BindKind, Resolved};
 use super::spawn::is_fresh_value;
 use super::types::Ty;
 use super::{Package, ancestors, enclosing_function, receiver_type_name, walk};
-use crate::queries::CompiledQuery;
 
 /// A function declaration: its file and start byte.
 type DeclKey = (usize, usize);
@@ -521,18 +520,15 @@ impl<'a> Package<'a> {
 
     /// The package's guarded-map inventory, from the map write and read queries.
     /// `concurrent` holds the function literals that run concurrently (spawn bodies).
-    pub fn guards(
-        &self,
-        writes: &CompiledQuery,
-        reads: &CompiledQuery,
-        concurrent: &HashSet<Region>,
-    ) -> Guards<'a> {
+    pub fn guards(&self, q: &AccessQueries<'_>, concurrent: &HashSet<Region>) -> Guards<'a> {
         let (once, lock_wrappers) = self.once_functions_and_lock_wrappers();
         let mut accesses = Vec::new();
         for (file, source) in self.files.iter().enumerate() {
-            for (query, kind) in [(writes, AccessKind::Write), (reads, AccessKind::Read)] {
+            {
+                let query = q.query;
                 let (access_i, map_i) = (query.capture("access"), query.capture("map"));
                 query.for_each_match(source.tree.root_node(), &source.text, |m| {
+                    let kind = q.kind(m.pattern_index);
                     let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
                     let (Some(node), Some(map_node)) = (get(access_i), get(map_i)) else {
                         return;

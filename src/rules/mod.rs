@@ -10,6 +10,7 @@ pub mod sync_map_inner_map_mutation;
 pub mod unsynchronized_map_write;
 
 use std::cell::OnceCell;
+use std::sync::LazyLock;
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::Package;
@@ -17,6 +18,7 @@ use crate::model::access::AccessQueries;
 use crate::model::guards::Guards;
 use crate::model::races::{Analysis, Race};
 use crate::model::spawn::Spawn;
+use crate::queries::CompiledQuery;
 
 pub struct Rule {
     /// Stable code, e.g. `GML001`.
@@ -56,6 +58,23 @@ pub fn find(code_or_name: &str) -> Option<&'static Rule> {
         .find(|r| r.code.eq_ignore_ascii_case(code_or_name) || r.name == code_or_name)
 }
 
+/// GML001's write patterns followed by GML003's read patterns, as one query.
+static ACCESS_QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
+    let source = format!(
+        "{}\n{}",
+        unsynchronized_map_write::RULE.query,
+        concurrent_map_read_write::RULE.query
+    );
+    CompiledQuery::new("map_accesses", &source).expect("bundled queries compile")
+});
+
+fn access_queries() -> AccessQueries<'static> {
+    AccessQueries {
+        query: &ACCESS_QUERY,
+        write_patterns: unsynchronized_map_write::QUERY.query.pattern_count(),
+    }
+}
+
 /// What rules read: the package model and analyses shared between rules,
 /// each computed once, on first use.
 pub struct Context<'p, 'a> {
@@ -80,13 +99,8 @@ impl<'p, 'a> Context<'p, 'a> {
     /// The package's concurrent contexts and their map accesses, found with
     /// GML001's write query and GML003's read query.
     pub fn analysis(&self) -> &Analysis<'a> {
-        self.analysis.get_or_init(|| {
-            let queries = AccessQueries {
-                writes: &unsynchronized_map_write::QUERY,
-                reads: &concurrent_map_read_write::QUERY,
-            };
-            Analysis::new(self.pkg, &queries)
-        })
+        self.analysis
+            .get_or_init(|| Analysis::new(self.pkg, &access_queries()))
     }
 
     pub fn spawn(&self, i: usize) -> &Spawn<'a> {
@@ -102,11 +116,8 @@ impl<'p, 'a> Context<'p, 'a> {
     /// How the package's struct-field and package-level maps are guarded (GML006, GML007).
     pub fn guards(&self) -> &Guards<'a> {
         self.guards.get_or_init(|| {
-            self.pkg.guards(
-                &unsynchronized_map_write::QUERY,
-                &concurrent_map_read_write::QUERY,
-                &self.analysis().concurrent,
-            )
+            self.pkg
+                .guards(&access_queries(), &self.analysis().concurrent)
         })
     }
 
