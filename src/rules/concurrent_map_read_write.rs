@@ -3,9 +3,11 @@
 
 use std::sync::LazyLock;
 
-use super::spawn_labels::{access_span, spawn_label, via_label};
+use super::spawn_labels::{
+    access_span, other_access_labels, spawn_label, starter_access_label, via_label,
+};
 use super::{Context, Rule};
-use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::races::Reason;
 use crate::queries::CompiledQuery;
 
@@ -87,30 +89,21 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             Reason::Other {
                 spawn: other,
                 access,
-            } => {
-                labels.push(Label {
-                    span: access_span(ctx, access),
-                    message: "concurrent code writes the same map here".into(),
-                });
-                let other_spawn = ctx.spawn(*other);
-                if other_spawn.label.id() != spawn.label.id() {
-                    let mut started = spawn_label(ctx, other_spawn, false);
-                    started.message = format!("the writer starts here: {}", started.message);
-                    labels.push(started);
-                }
-            }
-            Reason::Starter { access } => {
-                let node = access.via.unwrap_or(access.node);
-                let file = if access.via.is_some() {
-                    spawn.file
-                } else {
-                    access.file
-                };
-                labels.push(Label {
-                    span: pkg.files[file].node_span(node),
-                    message: "the starting function writes the map here without waiting for the goroutine".into(),
-                });
-            }
+            } => labels.extend(other_access_labels(
+                ctx,
+                spawn,
+                *other,
+                access,
+                "concurrent code writes the same map here",
+                "the writer starts here",
+            )),
+            Reason::Starter { access } => labels.push(starter_access_label(
+                ctx,
+                spawn,
+                access,
+                "the starting function writes the map here without waiting for the goroutine"
+                    .into(),
+            )),
             Reason::SelfConcurrent => {}
         }
         let (message, label) = if iterates {

@@ -75,3 +75,45 @@ pub fn function_name(ctx: &Context<'_, '_>, file: usize, func: tree_sitter::Node
         None => "the enclosing function".to_string(),
     }
 }
+
+/// Labels for the other side of a race in concurrent code: the other access,
+/// and where that code starts when it is not the same spawn.
+pub fn other_access_labels(
+    ctx: &Context<'_, '_>,
+    spawn: &Spawn<'_>,
+    other: usize,
+    access: &Access<'_>,
+    what: &str,
+    starts: &str,
+) -> Vec<Label> {
+    let mut labels = vec![Label {
+        span: access_span(ctx, access),
+        message: what.into(),
+    }];
+    let other_spawn = ctx.spawn(other);
+    if other_spawn.label.id() != spawn.label.id() {
+        let mut started = spawn_label(ctx, other_spawn, false);
+        started.message = format!("{starts}: {}", started.message);
+        labels.push(started);
+    }
+    labels
+}
+
+/// The label on the starter's access (or on the call in the starter that leads to it).
+pub fn starter_access_label(
+    ctx: &Context<'_, '_>,
+    spawn: &Spawn<'_>,
+    access: &Access<'_>,
+    message: String,
+) -> Label {
+    let node = access.via.unwrap_or(access.node);
+    let file = if access.via.is_some() {
+        spawn.file
+    } else {
+        access.file
+    };
+    Label {
+        span: ctx.pkg.files[file].node_span(node),
+        message,
+    }
+}

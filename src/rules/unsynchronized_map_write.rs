@@ -3,9 +3,11 @@
 
 use std::sync::LazyLock;
 
-use super::spawn_labels::{access_span, function_name, spawn_label, via_label};
+use super::spawn_labels::{
+    access_span, function_name, other_access_labels, spawn_label, starter_access_label, via_label,
+};
 use super::{Context, Rule};
-use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::model::races::Reason;
 use crate::queries::CompiledQuery;
 
@@ -112,16 +114,14 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 spawn: other,
                 access,
             } => {
-                let other_spawn = ctx.spawn(*other);
-                labels.push(Label {
-                    span: access_span(ctx, access),
-                    message: "other concurrent code writes the same map here".into(),
-                });
-                if other_spawn.label.id() != spawn.label.id() {
-                    let mut started = spawn_label(ctx, other_spawn, false);
-                    started.message = format!("that code starts here: {}", started.message);
-                    labels.push(started);
-                }
+                labels.extend(other_access_labels(
+                    ctx,
+                    spawn,
+                    *other,
+                    access,
+                    "other concurrent code writes the same map here",
+                    "that code starts here",
+                ));
                 format!("map `{map}` is {written} by concurrent goroutines without a lock")
             }
             Reason::Starter { access } => {
@@ -130,18 +130,12 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                     .map_or("the starting function".to_string(), |f| {
                         function_name(ctx, spawn.file, f)
                     });
-                let node = access.via.unwrap_or(access.node);
-                let file = if access.via.is_some() {
-                    spawn.file
-                } else {
-                    access.file
-                };
-                labels.push(Label {
-                    span: pkg.files[file].node_span(node),
-                    message: format!(
-                        "{starter} uses the map here without waiting for the goroutine"
-                    ),
-                });
+                labels.push(starter_access_label(
+                    ctx,
+                    spawn,
+                    access,
+                    format!("{starter} uses the map here without waiting for the goroutine"),
+                ));
                 format!(
                     "map `{map}` is {written} in a goroutine while the code that started it still uses it"
                 )
