@@ -8,6 +8,10 @@ pub enum Format {
     Text,
     /// One JSON array of findings.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// GitHub Actions annotations (`::error file=...::...`).
+    Github,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Color, Format};
-use gomaplint::output::{Emitter, json::Json, text::Text};
+use gomaplint::output::{Emitter, github::Github, json::Json, sarif::Sarif, text::Text};
 use gomaplint::rules::{self, RULES};
 
 const EXIT_CLEAN: u8 = 0;
@@ -93,6 +93,8 @@ fn run(cli: Cli) -> io::Result<u8> {
     let emitter: Box<dyn Emitter> = match cli.format {
         Format::Text => Box::new(Text { color }),
         Format::Json => Box::new(Json),
+        Format::Sarif => Box::new(Sarif),
+        Format::Github => Box::new(Github),
     };
     emitter.emit(&mut out, &outcome)?;
     out.flush()?;

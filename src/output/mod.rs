@@ -1,6 +1,8 @@
 //! Renderers: each output format turns the neutral diagnostics into bytes.
 
+pub mod github;
 pub mod json;
+pub mod sarif;
 pub mod text;
 
 use std::io::{self, Write};

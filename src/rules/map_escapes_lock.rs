@@ -217,7 +217,11 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 true
             });
             let Some(use_site) = escaped else { return };
-            let access = use_site.parent().unwrap_or(use_site);
+            // The indexing, the range clause, or the whole `len(m)` call.
+            let mut access = use_site.parent().unwrap_or(use_site);
+            if access.kind() == "argument_list" {
+                access = access.parent().unwrap_or(access);
+            }
             out.push(Diagnostic {
                 code: RULE.code,
                 name: RULE.name,
