@@ -88,9 +88,22 @@ pub struct Guards<'a> {
     pub guard: BTreeMap<MapKey, LockName>,
 }
 
-/// A doc comment that says the caller must hold a lock.
+/// A doc comment that says the caller must hold a lock, or that the function
+/// must not run concurrently with others ("must not be called concurrent with
+/// any Import/Export method").
 fn says_lock_held(doc: &str) -> bool {
     let doc = doc.to_lowercase();
+    if [
+        "must not be called concurrent",
+        "not be called concurrently",
+        "not safe for concurrent",
+        "must not run concurrently",
+    ]
+    .iter()
+    .any(|p| doc.contains(p))
+    {
+        return true;
+    }
     [
         "must be held",
         "must hold",
@@ -350,12 +363,24 @@ impl<'a> Package<'a> {
         let name = decl
             .child_by_field_name("name")
             .map_or("", |n| self.text(file, n));
-        let mut doc = String::new();
+        // The doc comment as plain words: `//` and `/* */` markers dropped, lines joined.
+        let mut lines = Vec::new();
         let mut prev = decl.prev_named_sibling();
         while let Some(c) = prev.filter(|c| c.kind() == "comment") {
-            doc.insert_str(0, self.text(file, c));
+            let text = self.text(file, c);
+            let text = text
+                .strip_prefix("//")
+                .or_else(|| text.strip_prefix("/*"))
+                .unwrap_or(text);
+            lines.push(text.strip_suffix("*/").unwrap_or(text).to_string());
             prev = c.prev_named_sibling();
         }
+        lines.reverse();
+        let doc = lines
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         if name.ends_with("Locked") || name.ends_with("_locked") || says_lock_held(&doc) {
             memo.insert(key, true);
             return true;
