@@ -89,39 +89,116 @@ impl<'a> Package<'a> {
                 if stmt.start_byte() >= child.start_byte() {
                     break;
                 }
-                let Some((receiver, method, call)) = lock_call(self, file, stmt) else {
-                    continue;
-                };
-                match method {
-                    "Lock" | "RLock" => {
-                        let mode = if method == "Lock" {
-                            LockMode::Write
-                        } else {
-                            LockMode::Read
-                        };
-                        set.held.push(HeldLock {
-                            receiver: receiver.to_string(),
-                            mode,
-                            call,
-                        });
-                    }
-                    _ => {
-                        let mode = if method == "Unlock" {
-                            LockMode::Write
-                        } else {
-                            LockMode::Read
-                        };
-                        if let Some(i) = set
-                            .held
-                            .iter()
-                            .rposition(|l| l.receiver == receiver && l.mode == mode)
-                        {
-                            set.held.remove(i);
-                        }
-                    }
-                }
+                self.apply_statement(file, stmt, &mut set, 0);
             }
         }
         set
+    }
+
+    /// Updates `set` for one statement that runs before the point of interest.
+    fn apply_statement(&self, file: usize, stmt: Node<'a>, set: &mut LockSet<'a>, depth: usize) {
+        if stmt.kind() == "if_statement" {
+            self.apply_if(file, stmt, set, depth);
+            return;
+        }
+        let Some((receiver, method, call)) = lock_call(self, file, stmt) else {
+            return;
+        };
+        let mode = if matches!(method, "Lock" | "Unlock") {
+            LockMode::Write
+        } else {
+            LockMode::Read
+        };
+        if matches!(method, "Lock" | "RLock") {
+            set.held.push(HeldLock {
+                receiver: receiver.to_string(),
+                mode,
+                call,
+            });
+        } else if let Some(i) = set
+            .held
+            .iter()
+            .rposition(|l| l.receiver == receiver && l.mode == mode)
+        {
+            set.held.remove(i);
+        }
+    }
+
+    /// An `if` held before the point of interest: afterwards, a lock is held if
+    /// every branch that falls through holds it. Branches that end in `return`,
+    /// `panic`, `break`, `continue` or `goto` do not reach what follows.
+    fn apply_if(&self, file: usize, stmt: Node<'a>, set: &mut LockSet<'a>, depth: usize) {
+        const MAX_DEPTH: usize = 16;
+        if depth > MAX_DEPTH {
+            return;
+        }
+        let mut outcomes: Vec<LockSet<'a>> = Vec::new();
+        let mut branch = Some(stmt);
+        while let Some(b) = branch {
+            branch = None;
+            if let Some(block) = b.child_by_field_name("consequence") {
+                outcomes.extend(self.block_outcome(file, block, set, depth));
+            }
+            match b.child_by_field_name("alternative") {
+                Some(alt) if alt.kind() == "if_statement" => branch = Some(alt),
+                Some(alt) => outcomes.extend(self.block_outcome(file, alt, set, depth)),
+                // No else: the condition may be false and skip every branch.
+                None => outcomes.push(set.clone()),
+            }
+        }
+        let Some((first, rest)) = outcomes.split_first() else {
+            // Every branch leaves: nothing after the if runs from here.
+            return;
+        };
+        set.held = first
+            .held
+            .iter()
+            .filter(|l| {
+                rest.iter().all(|o| {
+                    o.held
+                        .iter()
+                        .any(|m| m.receiver == l.receiver && m.mode == l.mode)
+                })
+            })
+            .cloned()
+            .collect();
+    }
+
+    /// The locks held at the end of a block entered with `set`, or `None` when
+    /// the block always leaves (return, panic, break, continue, goto).
+    fn block_outcome(
+        &self,
+        file: usize,
+        block: Node<'a>,
+        set: &LockSet<'a>,
+        depth: usize,
+    ) -> Option<LockSet<'a>> {
+        let mut out = set.clone();
+        let list = block
+            .named_child(0)
+            .filter(|l| l.kind() == "statement_list");
+        let Some(list) = list else { return Some(out) };
+        let mut cursor = list.walk();
+        let mut last = None;
+        for stmt in list.named_children(&mut cursor) {
+            self.apply_statement(file, stmt, &mut out, depth + 1);
+            last = Some(stmt);
+        }
+        let leaves = last.is_some_and(|s| match s.kind() {
+            "return_statement" | "break_statement" | "continue_statement" | "goto_statement" => {
+                true
+            }
+            "expression_statement" => s
+                .named_child(0)
+                .and_then(|c| c.child_by_field_name("function"))
+                .is_some_and(|f| {
+                    matches!(
+                        self.text(file, f),
+                        "panic" | "log.Fatal" | "log.Fatalf" | "os.Exit"
+                    )
+                }),
+            _ => false,
+        });
+        (!leaves).then_some(out)
     }
 }
