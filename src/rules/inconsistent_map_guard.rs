@@ -37,7 +37,8 @@ has not yet returned or shared it, in `init`, in a test on a value it made
 itself), maps that are never written after set-up (reading them needs no
 lock), and functions that run with the lock taken by their caller (named
 `...Locked`, documented as "must be held", or only ever called with the lock
-held).
+held), and maps whose lock guards fewer than half of their accesses (then the
+lock is not the map's guard: phases or callers keep the map safe).
 
 ## Why is this bad?
 One unguarded access is enough: a read that overlaps a write under the lock

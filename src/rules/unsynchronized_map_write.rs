@@ -28,14 +28,18 @@ pub static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
 });
 
 const DOCS: &str = r#"## What it does
-Finds a map mutation (`m[k] = v`, `m[k] += v`, `m[k]++`, `delete(m, k)`, `clear(m)`)
-inside a goroutine, on a map that outlives the goroutine (a captured variable, a
-package-level variable, a field reached through a captured value or the receiver,
-or a map passed in as an argument), when no `Lock` is held and another goroutine
-can use the same map at the same time: the `go` statement is in a loop, another
-goroutine writes the same map, or the code that started the goroutine uses the
-map again before it waits for it (`wg.Wait()`, or a receive from a channel the
-goroutine sends on or closes).
+Finds a map mutation (`m[k] = v`, `m[k] += v`, `m[k]++`, `delete(m, k)`, `clear(m)`),
+or the replacement of a shared map (`m = make(...)`, `s.cache = nil`), in
+concurrent code: a goroutine, a `wg.Go` or errgroup task, a `time.AfterFunc`
+callback, an HTTP handler, a gRPC method, a parallel test, or a function of the
+package that one of these calls. It reports the write when the map outlives
+that code (a captured variable, a package-level variable, a field reached
+through a captured value or the receiver, a map passed in as an argument), no
+`Lock` is held, and other code can use the same map at the same time: the code
+runs many times at once (started in a loop, or a handler), other concurrent
+code writes the same map, or the code that started it uses the map again
+before it waits for it (`wg.Wait()`, or a receive from a channel the goroutine
+sends on or closes).
 
 ## Why is this bad?
 Go maps are not safe for concurrent use. When the runtime notices a map being
