@@ -189,3 +189,32 @@ fn github_annotations_have_one_line_per_finding() {
         );
     }
 }
+
+/// The text report people read, pinned: miette's snippet, labels and help.
+/// Accept a deliberate change with `INSTA_UPDATE=always cargo test --test outputs`.
+#[test]
+fn text_report_snapshot() {
+    let fixture = "recover_cannot_catch_map_race/racy_recover_in_goroutine";
+    let out = Command::new(env!("CARGO_BIN_EXE_gomaplint"))
+        .args(["--color", "never", fixture])
+        .current_dir(fixtures())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}
+
+/// The JSON of one finding of each kind of reason, pinned.
+#[test]
+fn json_snapshot() {
+    let out = run(
+        &[
+            "--format",
+            "json",
+            "map_escapes_lock/racy_len_after_unlock",
+            "unsynchronized_map_write/racy_starter_reads_before_wait",
+        ],
+        &fixtures(),
+    );
+    insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
+}

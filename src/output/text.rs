@@ -78,7 +78,9 @@ impl Emitter for Text {
         } else {
             GraphicalTheme::unicode_nocolor()
         };
-        let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+        let handler = GraphicalReportHandler::new_themed(theme)
+            .with_width(100)
+            .with_links(false);
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for d in &outcome.diagnostics {
             *counts.entry(d.code).or_default() += 1;
