@@ -71,14 +71,6 @@ impl GuardedAccess<'_> {
     pub fn holds(&self, lock: &LockName) -> bool {
         self.caller_locked || self.locks.iter().any(|(l, _, _)| l == lock)
     }
-
-    pub fn holds_write(&self, lock: &LockName) -> bool {
-        self.caller_locked
-            || self
-                .locks
-                .iter()
-                .any(|(l, m, _)| l == lock && *m == LockMode::Write)
-    }
 }
 
 /// What a package says about how its maps are guarded.
@@ -151,7 +143,7 @@ impl<'a> Package<'a> {
         }
     }
 
-    pub fn lock_name(&self, file: usize, receiver: &str, base: Option<&str>) -> LockName {
+    pub fn lock_name(&self, receiver: &str, base: Option<&str>) -> LockName {
         if let Some(base) = base {
             if receiver == base {
                 return LockName("$".into());
@@ -163,7 +155,6 @@ impl<'a> Package<'a> {
         if self.vars.contains_key(receiver) {
             return LockName(format!("pkg:{receiver}"));
         }
-        let _ = file;
         LockName(format!("other:{receiver}"))
     }
 
@@ -573,7 +564,7 @@ impl<'a> Package<'a> {
                         .locks_at(file, node, scope)
                         .held
                         .into_iter()
-                        .map(|l| (self.lock_name(file, &l.receiver, base_text), l.mode, l.call))
+                        .map(|l| (self.lock_name(&l.receiver, base_text), l.mode, l.call))
                         .collect();
                     // withLock(mu, func() { ... }): the wrapper holds `mu` for the literal.
                     for lit in ancestors(node).filter(|n| n.kind() == "func_literal") {
@@ -596,7 +587,7 @@ impl<'a> Package<'a> {
                             .and_then(|a| a.named_child(lock_index))
                         {
                             locks.push((
-                                self.lock_name(file, self.text(file, arg), base_text),
+                                self.lock_name(self.text(file, arg), base_text),
                                 LockMode::Write,
                                 call,
                             ));

@@ -32,11 +32,6 @@ impl Ty {
 }
 
 impl<'a> Package<'a> {
-    /// The type a type expression denotes.
-    pub fn type_of_type(&self, file: usize, node: Node<'a>) -> Ty {
-        self.type_of_type_at(file, node, 0)
-    }
-
     fn type_of_type_at(&self, file: usize, node: Node<'a>, depth: usize) -> Ty {
         if depth > MAX_DEPTH {
             return Ty::Unknown;

@@ -144,7 +144,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 pkg.locks_at(file, at, scope)
                     .held
                     .iter()
-                    .any(|l| pkg.lock_name(file, &l.receiver, base_text) == *lock)
+                    .any(|l| pkg.lock_name(&l.receiver, base_text) == *lock)
             };
             if !held(value) {
                 return;
