@@ -97,9 +97,12 @@ impl<'a> Package<'a> {
 
     /// Updates `set` for one statement that runs before the point of interest.
     fn apply_statement(&self, file: usize, stmt: Node<'a>, set: &mut LockSet<'a>, depth: usize) {
-        if stmt.kind() == "if_statement" {
-            self.apply_if(file, stmt, set, depth);
-            return;
+        match stmt.kind() {
+            "if_statement" => return self.apply_if(file, stmt, set, depth),
+            "expression_switch_statement" | "type_switch_statement" | "select_statement" => {
+                return self.apply_cases(file, stmt, set, depth);
+            }
+            _ => {}
         }
         let Some((receiver, method, call)) = lock_call(self, file, stmt) else {
             return;
@@ -146,8 +149,46 @@ impl<'a> Package<'a> {
                 None => outcomes.push(set.clone()),
             }
         }
+        Self::meet(set, &outcomes);
+    }
+
+    /// A `switch` or `select` before the point of interest: a lock is held
+    /// afterwards if every case that falls through holds it. A `switch`
+    /// without `default` may run no case at all; a `select` always runs one.
+    fn apply_cases(&self, file: usize, stmt: Node<'a>, set: &mut LockSet<'a>, depth: usize) {
+        const MAX_DEPTH: usize = 16;
+        if depth > MAX_DEPTH {
+            return;
+        }
+        let mut outcomes: Vec<LockSet<'a>> = Vec::new();
+        let mut has_default = stmt.kind() == "select_statement";
+        let mut cursor = stmt.walk();
+        for case in stmt.named_children(&mut cursor) {
+            if !matches!(
+                case.kind(),
+                "expression_case" | "type_case" | "communication_case" | "default_case"
+            ) {
+                continue;
+            }
+            has_default |= case.kind() == "default_case";
+            let mut c = case.walk();
+            let list = case
+                .named_children(&mut c)
+                .find(|n| n.kind() == "statement_list");
+            match list {
+                Some(list) => outcomes.extend(self.list_outcome(file, list, set, depth)),
+                None => outcomes.push(set.clone()),
+            }
+        }
+        if !has_default {
+            outcomes.push(set.clone());
+        }
+        Self::meet(set, &outcomes);
+    }
+
+    /// Keeps the locks held in every outcome; no outcome means nothing falls through.
+    fn meet(set: &mut LockSet<'a>, outcomes: &[LockSet<'a>]) {
         let Some((first, rest)) = outcomes.split_first() else {
-            // Every branch leaves: nothing after the if runs from here.
             return;
         };
         set.held = first
@@ -173,11 +214,25 @@ impl<'a> Package<'a> {
         set: &LockSet<'a>,
         depth: usize,
     ) -> Option<LockSet<'a>> {
-        let mut out = set.clone();
-        let list = block
+        match block
             .named_child(0)
-            .filter(|l| l.kind() == "statement_list");
-        let Some(list) = list else { return Some(out) };
+            .filter(|l| l.kind() == "statement_list")
+        {
+            Some(list) => self.list_outcome(file, list, set, depth),
+            None => Some(set.clone()),
+        }
+    }
+
+    /// The locks held at the end of a statement list entered with `set`, or
+    /// `None` when it always leaves.
+    fn list_outcome(
+        &self,
+        file: usize,
+        list: Node<'a>,
+        set: &LockSet<'a>,
+        depth: usize,
+    ) -> Option<LockSet<'a>> {
+        let mut out = set.clone();
         let mut cursor = list.walk();
         let mut last = None;
         for stmt in list.named_children(&mut cursor) {
