@@ -40,6 +40,14 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
 
+    /// Run only these rules: codes or names, comma-separated (default: all)
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub select: Vec<String>,
+
+    /// Do not run these rules: codes or names, comma-separated
+    #[arg(long, value_name = "CODES", value_delimiter = ',')]
+    pub ignore: Vec<String>,
+
     /// List the rules and exit
     #[arg(long, conflicts_with = "explain")]
     pub list_rules: bool,

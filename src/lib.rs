@@ -37,10 +37,15 @@ pub struct Outcome {
     pub files_checked: usize,
 }
 
-/// Lints the given paths (files, folders, `./...` patterns).
+/// Lints the given paths (files, folders, `./...` patterns) with every rule.
 pub fn lint(paths: &[String]) -> Outcome {
+    lint_with(paths, &rules::Selection::default())
+}
+
+/// Lints the given paths with the selected rules.
+pub fn lint_with(paths: &[String], selection: &rules::Selection) -> Outcome {
     let discovery = discover::discover(paths);
-    let mut outcome = lint_targets(discovery.targets);
+    let mut outcome = lint_targets(discovery.targets, selection);
     outcome.errors.splice(0..0, discovery.errors);
     outcome
 }
@@ -54,7 +59,7 @@ struct PackageResult {
 }
 
 /// Lints the files, one Go package (folder) per task.
-pub fn lint_targets(targets: Vec<Target>) -> Outcome {
+pub fn lint_targets(targets: Vec<Target>, selection: &rules::Selection) -> Outcome {
     let mut by_dir: BTreeMap<PathBuf, Vec<Target>> = BTreeMap::new();
     for target in targets {
         let dir = target
@@ -66,7 +71,7 @@ pub fn lint_targets(targets: Vec<Target>) -> Outcome {
     }
     let results: Vec<PackageResult> = by_dir
         .into_par_iter()
-        .map(|(_, files)| lint_folder(files))
+        .map(|(_, files)| lint_folder(files, selection))
         .collect();
     let mut outcome = Outcome::default();
     for r in results {
@@ -124,7 +129,7 @@ fn package_name(file: &SourceFile) -> String {
         .unwrap_or_default()
 }
 
-fn lint_folder(targets: Vec<Target>) -> PackageResult {
+fn lint_folder(targets: Vec<Target>, selection: &rules::Selection) -> PackageResult {
     let loaded: Vec<Loaded> = targets.into_par_iter().map(load).collect();
     let mut result = PackageResult {
         diagnostics: Vec::new(),
@@ -165,7 +170,7 @@ fn lint_folder(targets: Vec<Target>) -> PackageResult {
     }
     for (_, members) in packages {
         let pkg = model::Package::new(members);
-        for d in rules::check_package(&pkg) {
+        for d in rules::check_package(&pkg, selection) {
             let Some(i) = files.iter().position(|f| f.display == d.span.path) else {
                 continue;
             };

@@ -78,7 +78,14 @@ fn run(cli: Cli) -> io::Result<u8> {
     } else {
         cli.paths
     };
-    let outcome = gomaplint::lint(&paths);
+    let selection = match rules::Selection::new(&cli.select, &cli.ignore) {
+        Ok(selection) => selection,
+        Err(e) => {
+            eprintln!("gomaplint: error: {e}");
+            return Ok(EXIT_ERROR);
+        }
+    };
+    let outcome = gomaplint::lint_with(&paths, &selection);
     for warning in &outcome.warnings {
         eprintln!("gomaplint: warning: {warning}");
     }

@@ -358,3 +358,44 @@ fn generated_files_inform_the_model_but_are_not_reported() {
     assert_eq!(paths(&o), ["main.go"], "{}", stdout(&o));
     assert_eq!(json(&o)[0]["line"].as_u64(), Some(6));
 }
+
+#[test]
+fn select_and_ignore_choose_rules() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let codes = |o: &Output| {
+        let mut c: Vec<String> = json(o)
+            .iter()
+            .map(|d| d["code"].as_str().unwrap().to_string())
+            .collect();
+        c.sort();
+        c.dedup();
+        c
+    };
+    let all = gomaplint(&fixtures, &["--format", "json"]);
+    assert_eq!(codes(&all).len(), gomaplint::rules::RULES.len());
+    let only = gomaplint(
+        &fixtures,
+        &["--format", "json", "--select", "GML004,map-escapes-lock"],
+    );
+    assert_eq!(codes(&only), ["GML004", "GML007"]);
+    let without = gomaplint(
+        &fixtures,
+        &["--format", "json", "--ignore", "GML001,GML003"],
+    );
+    assert!(
+        !codes(&without)
+            .iter()
+            .any(|c| c == "GML001" || c == "GML003")
+    );
+    // Lines GML001 and GML003 would have reported are not lost: GML006 reports the
+    // ones it owns too when those rules do not run.
+    let g6 = |o: &Output| json(o).iter().filter(|d| d["code"] == "GML006").count();
+    assert!(g6(&without) >= g6(&all));
+    let bad = gomaplint(&fixtures, &["--select", "GML042"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("no rule `GML042`"),
+        "{}",
+        stderr(&bad)
+    );
+}

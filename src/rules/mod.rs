@@ -79,6 +79,7 @@ fn access_queries() -> AccessQueries<'static> {
 /// each computed once, on first use.
 pub struct Context<'p, 'a> {
     pub pkg: &'p Package<'a>,
+    pub selection: &'p Selection,
     analysis: OnceCell<Analysis<'a>>,
     write_races: OnceCell<Vec<Race<'a>>>,
     read_races: OnceCell<Vec<Race<'a>>>,
@@ -86,9 +87,10 @@ pub struct Context<'p, 'a> {
 }
 
 impl<'p, 'a> Context<'p, 'a> {
-    pub fn new(pkg: &'p Package<'a>) -> Self {
+    pub fn new(pkg: &'p Package<'a>, selection: &'p Selection) -> Self {
         Context {
             pkg,
+            selection,
             analysis: OnceCell::new(),
             write_races: OnceCell::new(),
             read_races: OnceCell::new(),
@@ -122,11 +124,15 @@ impl<'p, 'a> Context<'p, 'a> {
     }
 
     /// Whether another rule reports this access already.
+    /// Only rules that run count: with GML001 ignored, GML006 reports its lines.
     pub fn reported_elsewhere(&self, file: usize, node: tree_sitter::Node<'_>) -> bool {
-        self.write_races()
-            .iter()
-            .chain(self.read_races())
-            .any(|r| r.access.file == file && r.access.node.id() == node.id())
+        let same = |r: &&Race<'_>| r.access.file == file && r.access.node.id() == node.id();
+        self.selection.contains(unsynchronized_map_write::RULE.code)
+            && self.write_races().iter().any(|r| same(&r))
+            || self
+                .selection
+                .contains(concurrent_map_read_write::RULE.code)
+                && self.read_races().iter().any(|r| same(&r))
     }
 
     /// Unlocked reads that can overlap a write (GML003).
@@ -136,11 +142,57 @@ impl<'p, 'a> Context<'p, 'a> {
     }
 }
 
-/// Runs every rule on one package.
-pub fn check_package(pkg: &Package<'_>) -> Vec<Diagnostic> {
-    let ctx = Context::new(pkg);
+/// Which rules run: all by default, narrowed by `--select` and `--ignore`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selection {
+    codes: Vec<&'static str>,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Selection {
+            codes: RULES.iter().map(|r| r.code).collect(),
+        }
+    }
+}
+
+impl Selection {
+    /// `select` (empty: all rules) minus `ignore`; each entry a code or a name.
+    pub fn new(select: &[String], ignore: &[String]) -> Result<Self, String> {
+        let lookup = |entry: &String| {
+            find(entry.trim()).map(|r| r.code).ok_or_else(|| {
+                let codes: Vec<&str> = RULES.iter().map(|r| r.code).collect();
+                format!(
+                    "no rule `{}`; the rules are {} (see `gomaplint --list-rules`)",
+                    entry.trim(),
+                    codes.join(", ")
+                )
+            })
+        };
+        let selected: Vec<&'static str> = if select.is_empty() {
+            RULES.iter().map(|r| r.code).collect()
+        } else {
+            select.iter().map(lookup).collect::<Result<_, _>>()?
+        };
+        let ignored: Vec<&'static str> = ignore.iter().map(lookup).collect::<Result<_, _>>()?;
+        Ok(Selection {
+            codes: selected
+                .into_iter()
+                .filter(|c| !ignored.contains(c))
+                .collect(),
+        })
+    }
+
+    pub fn contains(&self, code: &str) -> bool {
+        self.codes.contains(&code)
+    }
+}
+
+/// Runs the selected rules on one package.
+pub fn check_package(pkg: &Package<'_>, selection: &Selection) -> Vec<Diagnostic> {
+    let ctx = Context::new(pkg, selection);
     let mut out = Vec::new();
-    for rule in RULES {
+    for rule in RULES.iter().filter(|r| selection.contains(r.code)) {
         (rule.check)(&ctx, &mut out);
     }
     out
