@@ -270,26 +270,59 @@ fn output_is_the_same_with_any_number_of_threads() {
 #[test]
 fn suppression_needs_a_code_and_a_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let trailing = RACY.replace(
-        "m[i] = i",
-        "m[i] = i //gomaplint:ignore GML001 each test writes its own key, see #12",
-    );
-    write(dir.path(), "a/main.go", &trailing);
-    let above = RACY.replace(
-        "\t\t\tm[i] = i",
-        "\t\t\t//gomaplint:ignore GML002,GML001 guarded by the caller\n\t\t\tm[i] = i",
-    );
-    write(dir.path(), "b/main.go", &above);
-    let other_code = RACY.replace("m[i] = i", "m[i] = i //gomaplint:ignore GML002 wrong code");
-    write(dir.path(), "c/main.go", &other_code);
-    let no_reason = RACY.replace("m[i] = i", "m[i] = i //gomaplint:ignore GML001");
-    write(dir.path(), "d/main.go", &no_reason);
+    let cases = [
+        (
+            "a",
+            "m[i] = i //gomaplint:ignore GML001 each test writes its own key, see #12",
+        ),
+        (
+            "b",
+            "//gomaplint:ignore GML002,GML001 guarded by the caller\n\t\t\tm[i] = i",
+        ),
+        ("c", "m[i] = i //gomaplint:ignore GML002 wrong code"),
+        ("d", "m[i] = i //gomaplint:ignore GML001"),
+        ("e", "m[i] = i //lint:ignore GML001 staticcheck's form"),
+        (
+            "f",
+            "m[i] = i //nolint:errcheck,gomaplint // golangci-lint's form",
+        ),
+        ("g", "m[i] = i //nolint:gomaplint"),
+        ("h", "m[i] = i //gomaplint:ignore GML099 a typo"),
+        ("i", "m[i] = i //lint:ignore SA4006 staticcheck's own check"),
+    ];
+    for (name, line) in cases {
+        let text = RACY.replace("m[i] = i", line);
+        write(dir.path(), &format!("{name}/main.go"), &text);
+    }
     let o = gomaplint(dir.path(), &["--format", "json"]);
-    assert_eq!(paths(&o), ["c/main.go", "d/main.go"]);
+    assert_eq!(
+        paths(&o),
+        [
+            "c/main.go",
+            "d/main.go",
+            "g/main.go",
+            "h/main.go",
+            "i/main.go"
+        ]
+    );
+    let err = stderr(&o);
     assert!(
-        stderr(&o).contains("d/main.go:12: malformed `//gomaplint:ignore` directive"),
-        "{}",
-        stderr(&o)
+        err.contains(
+            "d/main.go:12: malformed suppression: write `//gomaplint:ignore GML001 reason`"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("g/main.go:12: malformed suppression: write `//nolint:gomaplint // reason`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("h/main.go:12: suppression names no rule `GML099`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("i/main.go"),
+        "staticcheck's own directives are not ours: {err}"
     );
 }
 
