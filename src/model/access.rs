@@ -122,11 +122,6 @@ pub(crate) fn in_once(pkg: &Package<'_>, file: usize, node: Node<'_>) -> bool {
     })
 }
 
-/// Whether `node` runs inside a once-run function literal within `func`.
-fn in_once_do(pkg: &Package<'_>, file: usize, node: Node<'_>, func: Node<'_>) -> bool {
-    contains(func, node) && in_once(pkg, file, node)
-}
-
 /// Whether a read match is really the target of a write (`m[k] = v`, `m[k]++`).
 pub(crate) fn is_write_target(node: Node<'_>) -> bool {
     let Some(parent) = node.parent() else {
@@ -259,7 +254,7 @@ impl<'a> Package<'a> {
                         return;
                     };
                     let locks = self.locks_at(frame.file, node, frame.func);
-                    let once = in_once_do(self, frame.file, node, frame.func);
+                    let once = in_once(self, frame.file, node);
                     out.push(Access {
                         kind,
                         file: frame.file,

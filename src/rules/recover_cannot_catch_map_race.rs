@@ -30,8 +30,9 @@ static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
 });
 
 const DOCS: &str = r#"## What it does
-Reports a `recover()` in a deferred function of a goroutine (or function) that
-writes a shared map without a lock (a GML001 finding), and every
+Reports a `recover()` in a function deferred by concurrent code (a goroutine,
+a task, a handler) whose map access can race (a GML001 or GML003 finding), or by
+the goroutine wrapper that runs such code (`safeGo(fn)`), and every
 `defer recover()`.
 
 ## Why is this bad?
