@@ -2,7 +2,8 @@
 //! race detector (or the runtime's map check) fire, `safe_*` programs must run
 //! clean under `-race`, `panics_*` programs must die of their panic.
 //!
-//! Go comes from `../shared/tools/go-toolchain.sh` (or `$GOMAPLINT_GOROOT`).
+//! Go comes from `tests/tools/go-toolchain.sh`, which installs it on first use
+//! (or from `$GOMAPLINT_GOROOT`).
 //! Set `GOMAPLINT_SKIP_RACE=1` to skip this test where no Go can be installed,
 //! `GOMAPLINT_RACE_FILTER=text` to check only the fixtures whose path contains it.
 
@@ -15,26 +16,7 @@ use std::time::{Duration, Instant};
 use common::{Fixture, Label, all_fixtures, fixtures_root};
 
 fn goroot() -> PathBuf {
-    if let Some(root) = std::env::var_os("GOMAPLINT_GOROOT") {
-        return PathBuf::from(root);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/go-toolchain.sh");
-    let out = Command::new("bash")
-        .arg(&script)
-        .stderr(Stdio::inherit())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {}: {e}; set GOMAPLINT_GOROOT or GOMAPLINT_SKIP_RACE=1",
-                script.display()
-            )
-        });
-    assert!(
-        out.status.success(),
-        "{} failed: set GOMAPLINT_GOROOT to a Go toolchain",
-        script.display()
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+    common::go_root().unwrap_or_else(|why| panic!("{why}"))
 }
 
 fn go(goroot: &Path) -> Command {

@@ -1,6 +1,6 @@
 //! Throughput on a real corpus: `cargo bench`. The corpus is
 //! `$GOMAPLINT_BENCH_CORPUS`, or the Go standard library from
-//! `../shared/tools/go-toolchain.sh`. Prints lines per second for parsing
+//! `tests/tools/go-toolchain.sh`. Prints lines per second for parsing
 //! alone and for the whole lint, and the analysis's share of the time.
 //!
 //! Target (2-core machine, Go 1.27 standard library, 2.3 million lines):
@@ -17,7 +17,7 @@ fn corpus() -> PathBuf {
     if let Some(dir) = std::env::var_os("GOMAPLINT_BENCH_CORPUS") {
         return PathBuf::from(dir);
     }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/go-toolchain.sh");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/go-toolchain.sh");
     let out = Command::new("bash")
         .arg(script)
         .output()

@@ -200,3 +200,45 @@ pub fn compare(fx: &Fixture) -> Comparison {
     }
     out
 }
+
+/// A helper script of the test suite, under `tests/tools/`.
+pub fn tool(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/tools")
+        .join(name)
+}
+
+/// Runs a helper script of `tests/tools/`: its standard output, or the one line
+/// that says what is missing (the script's last line on standard error).
+pub fn run_tool(name: &str, args: &[&std::ffi::OsStr]) -> Result<String, String> {
+    let script = tool(name);
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run bash for {}: {e}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        return Ok(stdout);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Err(stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map_or_else(
+            || format!("{} failed with {}", script.display(), out.status),
+            str::to_string,
+        )
+        + &if stdout.trim().is_empty() {
+            String::new()
+        } else {
+            format!("\n{stdout}")
+        })
+}
+
+/// The GOROOT of a Go toolchain with the race detector: `$GOMAPLINT_GOROOT`, or
+/// one that `tests/tools/go-toolchain.sh` installs on first use.
+pub fn go_root() -> Result<PathBuf, String> {
+    run_tool("go-toolchain.sh", &[]).map(|out| PathBuf::from(out.trim()))
+}
