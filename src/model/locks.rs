@@ -4,7 +4,8 @@
 
 use tree_sitter::Node;
 
-use super::{Package, ancestors};
+use super::scope::{BindKind, Resolved};
+use super::{Package, ancestors, block_statements, labeled_inner, walk};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LockMode {
@@ -47,7 +48,15 @@ pub fn lock_call<'a, 's>(
     if stmt.kind() != "expression_statement" {
         return None;
     }
-    let call = stmt.named_child(0)?;
+    lock_call_expr(pkg, file, stmt.named_child(0)?)
+}
+
+/// `x.Lock()` and friends as a call expression: (receiver, method name, call).
+pub fn lock_call_expr<'a, 's>(
+    pkg: &'s Package<'a>,
+    file: usize,
+    call: Node<'a>,
+) -> Option<(&'s str, &'s str, Node<'a>)> {
     if call.kind() != "call_expression"
         || call.child_by_field_name("arguments")?.named_child_count() != 0
     {
@@ -65,11 +74,49 @@ pub fn lock_call<'a, 's>(
     Some((receiver, method, call))
 }
 
+/// What is known about conditions on one path: `Some(true)` for an `if`
+/// condition that holds there, `Some(false)` for one that does not. A call
+/// site that passes `true` for a `doLock bool` parameter makes
+/// `if doLock { mu.Lock() }` take the lock.
+pub type Conditions<'c, 'a> = &'c dyn Fn(Node<'a>) -> Option<bool>;
+
+/// Where control goes at the end of a statement list: on to the next
+/// statement (with these locks), and out of the enclosing loop by `break`.
+struct Flow<'a> {
+    next: Option<LockSet<'a>>,
+    breaks: Vec<LockSet<'a>>,
+}
+
+/// Follows a function body's statements in order, for one point of interest.
+struct LockWalk<'p, 'c, 'a> {
+    pkg: &'p Package<'a>,
+    file: usize,
+    cond: Conditions<'c, 'a>,
+}
+
+const MAX_DEPTH: usize = 16;
+
 impl<'a> Package<'a> {
     /// The locks held when `node` runs, counting only lock calls in `scope`
     /// (a function body that contains `node`). Locks taken inside a branch
     /// that does not contain `node` are not counted.
     pub fn locks_at(&self, file: usize, node: Node<'a>, scope: Node<'a>) -> LockSet<'a> {
+        self.locks_at_with(file, node, scope, &|_| None)
+    }
+
+    /// `locks_at`, where `cond` says which `if` conditions are known on this path.
+    pub fn locks_at_with(
+        &self,
+        file: usize,
+        node: Node<'a>,
+        scope: Node<'a>,
+        cond: Conditions<'_, 'a>,
+    ) -> LockSet<'a> {
+        let walk = LockWalk {
+            pkg: self,
+            file,
+            cond,
+        };
         // The statement lists from `node` up to `scope`, with the child on the path.
         let mut chain = Vec::new();
         let mut child = node;
@@ -82,84 +129,257 @@ impl<'a> Package<'a> {
             }
             child = parent;
         }
-        let mut set = LockSet::default();
+        let mut set = LockSet {
+            held: self.held_on_entry(file, scope),
+        };
         for (list, child) in chain.into_iter().rev() {
             let mut cursor = list.walk();
             for stmt in list.named_children(&mut cursor) {
                 if stmt.start_byte() >= child.start_byte() {
                     break;
                 }
-                self.apply_statement(file, stmt, &mut set, 0);
+                walk.apply(stmt, &mut set, 0);
             }
         }
         set
     }
 
-    /// Updates `set` for one statement that runs before the point of interest.
-    fn apply_statement(&self, file: usize, stmt: Node<'a>, set: &mut LockSet<'a>, depth: usize) {
-        match stmt.kind() {
-            "if_statement" => return self.apply_if(file, stmt, set, depth),
-            "expression_switch_statement" | "type_switch_statement" | "select_statement" => {
-                return self.apply_cases(file, stmt, set, depth);
+    /// Locks that a function releases before it takes them: it runs with them
+    /// held, taken by its caller or by the code that started it, until that
+    /// `Unlock`. (A lock's first call in the function, in source order, is an
+    /// unlock.)
+    fn held_on_entry(&self, file: usize, scope: Node<'a>) -> Vec<HeldLock<'a>> {
+        let Some(body) = scope.child_by_field_name("body") else {
+            return Vec::new();
+        };
+        let mut first: Vec<(&str, LockMode, bool, Node<'a>)> = Vec::new();
+        walk(body, |n| {
+            if n.kind() == "func_literal" {
+                return false;
             }
-            _ => {}
-        }
-        let Some((receiver, method, call)) = lock_call(self, file, stmt) else {
-            return;
-        };
-        let mode = if matches!(method, "Lock" | "Unlock") {
-            LockMode::Write
-        } else {
-            LockMode::Read
-        };
-        if matches!(method, "Lock" | "RLock") {
-            set.held.push(HeldLock {
+            // `defer mu.Unlock()` with no `Lock` before it releases a lock held on entry.
+            let call = match n.kind() {
+                "defer_statement" => n.named_child(0),
+                "expression_statement" => Some(n),
+                _ => return true,
+            };
+            let mut found: Vec<(&str, &str, Node<'a>)> = call
+                .and_then(|c| match c.kind() {
+                    "call_expression" => lock_call_expr(self, file, c),
+                    _ => lock_call(self, file, c),
+                })
+                .into_iter()
+                .collect();
+            // `lock()`, a local closure that locks, counts as its lock calls.
+            if found.is_empty() && n.kind() == "expression_statement" {
+                if let Some(list) = self.local_lock_closure(file, n) {
+                    walk(list, |c| {
+                        found.extend(lock_call(self, file, c));
+                        c.kind() != "func_literal"
+                    });
+                }
+            }
+            for (receiver, method, call) in found {
+                let mode = mode_of(method);
+                if !first
+                    .iter()
+                    .any(|(r, m, _, _)| *r == receiver && *m == mode)
+                {
+                    first.push((receiver, mode, matches!(method, "Unlock" | "RUnlock"), call));
+                }
+            }
+            n.kind() != "defer_statement"
+        });
+        first
+            .into_iter()
+            .filter(|(_, _, unlock, _)| *unlock)
+            .map(|(receiver, mode, _, call)| HeldLock {
                 receiver: receiver.to_string(),
                 mode,
                 call,
-            });
-        } else if let Some(i) = set
-            .held
-            .iter()
-            .rposition(|l| l.receiver == receiver && l.mode == mode)
+            })
+            .collect()
+    }
+}
+
+impl<'a> Package<'a> {
+    /// The statement list of a local function literal without arguments that
+    /// locks or unlocks, called as a statement: `accLock()`.
+    pub fn local_lock_closure(&self, file: usize, stmt: Node<'a>) -> Option<Node<'a>> {
+        let call = stmt
+            .named_child(0)
+            .filter(|c| c.kind() == "call_expression")?;
+        let function = call.child_by_field_name("function")?;
+        if function.kind() != "identifier"
+            || call.child_by_field_name("arguments")?.named_child_count() != 0
         {
-            set.held.remove(i);
+            return None;
+        }
+        let Resolved::Local(b) = self.resolve(file, function) else {
+            return None;
+        };
+        let BindKind::Var { decl, index } = b.kind else {
+            return None;
+        };
+        let field = if decl.kind() == "short_var_declaration" {
+            "right"
+        } else {
+            "value"
+        };
+        let lit = decl.child_by_field_name(field)?.named_child(index)?;
+        if lit.kind() != "func_literal" {
+            return None;
+        }
+        let list = block_statements(lit.child_by_field_name("body")?)?;
+        let mut locks = false;
+        walk(list, |n| {
+            locks |= lock_call(self, file, n).is_some();
+            !locks && n.kind() != "func_literal"
+        });
+        locks.then_some(list)
+    }
+}
+
+fn mode_of(method: &str) -> LockMode {
+    if matches!(method, "Lock" | "Unlock") {
+        LockMode::Write
+    } else {
+        LockMode::Read
+    }
+}
+
+impl<'a> LockWalk<'_, '_, 'a> {
+    /// Updates `set` for one statement that runs before the point of interest.
+    fn apply(&self, stmt: Node<'a>, set: &mut LockSet<'a>, depth: usize) {
+        let mut breaks = Vec::new();
+        if !self.apply_flow(stmt, set, &mut breaks, depth) {
+            // The statement never falls through: nothing after it runs from here.
+            // Keep the locks as they were: the point of interest is reached some other way.
         }
     }
 
-    /// An `if` held before the point of interest: afterwards, a lock is held if
-    /// every branch that falls through holds it. Branches that end in `return`,
-    /// `panic`, `break`, `continue` or `goto` do not reach what follows.
-    fn apply_if(&self, file: usize, stmt: Node<'a>, set: &mut LockSet<'a>, depth: usize) {
-        const MAX_DEPTH: usize = 16;
+    /// Applies `stmt` to `set`; `false` when it never falls through. `break`s
+    /// out of an enclosing loop add their lock sets to `breaks`.
+    fn apply_flow(
+        &self,
+        stmt: Node<'a>,
+        set: &mut LockSet<'a>,
+        breaks: &mut Vec<LockSet<'a>>,
+        depth: usize,
+    ) -> bool {
         if depth > MAX_DEPTH {
-            return;
+            return true;
         }
+        match stmt.kind() {
+            "labeled_statement" => {
+                return match labeled_inner(stmt) {
+                    Some(inner) => self.apply_flow(inner, set, breaks, depth + 1),
+                    None => true,
+                };
+            }
+            "if_statement" => return self.apply_if(stmt, set, breaks, depth),
+            "expression_switch_statement" | "type_switch_statement" | "select_statement" => {
+                return self.apply_cases(stmt, set, breaks, depth);
+            }
+            "for_statement" => return self.apply_for(stmt, set, depth),
+            "block" => {
+                let flow = self.block_flow(stmt, set, depth);
+                breaks.extend(flow.breaks);
+                return match flow.next {
+                    Some(next) => {
+                        *set = next;
+                        true
+                    }
+                    None => false,
+                };
+            }
+            "break_statement" => {
+                // `break Label` may leave more than the innermost loop: not followed.
+                if stmt.named_child_count() == 0 {
+                    breaks.push(set.clone());
+                }
+                return false;
+            }
+            "return_statement" | "continue_statement" | "goto_statement" => return false,
+            "expression_statement" if self.exits(stmt) => return false,
+            _ => {}
+        }
+        if let Some((receiver, method, call)) = lock_call(self.pkg, self.file, stmt) {
+            apply_lock_call(set, receiver, method, call);
+        } else if let Some(body) = self.pkg.local_lock_closure(self.file, stmt) {
+            // `accLock()` where `accLock := func() { if isq { ... }; acc.mu.Lock() }`:
+            // the closure's statements run here.
+            if let Some(next) = self.list_flow(body, set, depth + 1).next {
+                *set = next;
+            }
+        }
+        true
+    }
+
+    /// `panic(...)`, `log.Fatal(...)`, `os.Exit(...)`: the function does not go on.
+    fn exits(&self, stmt: Node<'a>) -> bool {
+        stmt.named_child(0)
+            .and_then(|c| c.child_by_field_name("function"))
+            .is_some_and(|f| {
+                matches!(
+                    self.pkg.text(self.file, f),
+                    "panic" | "log.Fatal" | "log.Fatalf" | "log.Fatalln" | "os.Exit"
+                )
+            })
+    }
+
+    /// An `if` before the point of interest: afterwards, a lock is held if
+    /// every branch that falls through holds it. A condition known on this
+    /// path (`cond`) picks its branch.
+    fn apply_if(
+        &self,
+        stmt: Node<'a>,
+        set: &mut LockSet<'a>,
+        breaks: &mut Vec<LockSet<'a>>,
+        depth: usize,
+    ) -> bool {
         let mut outcomes: Vec<LockSet<'a>> = Vec::new();
         let mut branch = Some(stmt);
         while let Some(b) = branch {
             branch = None;
-            if let Some(block) = b.child_by_field_name("consequence") {
-                outcomes.extend(self.block_outcome(file, block, set, depth));
+            let known = b
+                .child_by_field_name("condition")
+                .and_then(|c| (self.cond)(c));
+            if known != Some(false) {
+                if let Some(block) = b.child_by_field_name("consequence") {
+                    let flow = self.block_flow(block, set, depth);
+                    outcomes.extend(flow.next);
+                    breaks.extend(flow.breaks);
+                }
+            }
+            if known == Some(true) {
+                break;
             }
             match b.child_by_field_name("alternative") {
                 Some(alt) if alt.kind() == "if_statement" => branch = Some(alt),
-                Some(alt) => outcomes.extend(self.block_outcome(file, alt, set, depth)),
+                Some(alt) => {
+                    let flow = self.block_flow(alt, set, depth);
+                    outcomes.extend(flow.next);
+                    breaks.extend(flow.breaks);
+                }
                 // No else: the condition may be false and skip every branch.
                 None => outcomes.push(set.clone()),
             }
         }
-        Self::meet(set, &outcomes);
+        meet(set, &outcomes)
     }
 
     /// A `switch` or `select` before the point of interest: a lock is held
     /// afterwards if every case that falls through holds it. A `switch`
     /// without `default` may run no case at all; a `select` always runs one.
-    fn apply_cases(&self, file: usize, stmt: Node<'a>, set: &mut LockSet<'a>, depth: usize) {
-        const MAX_DEPTH: usize = 16;
-        if depth > MAX_DEPTH {
-            return;
-        }
+    /// A `break` in a case leaves the `switch`, not a loop around it.
+    fn apply_cases(
+        &self,
+        stmt: Node<'a>,
+        set: &mut LockSet<'a>,
+        _breaks: &mut Vec<LockSet<'a>>,
+        depth: usize,
+    ) -> bool {
         let mut outcomes: Vec<LockSet<'a>> = Vec::new();
         let mut has_default = stmt.kind() == "select_statement";
         let mut cursor = stmt.walk();
@@ -176,84 +396,108 @@ impl<'a> Package<'a> {
                 .named_children(&mut c)
                 .find(|n| n.kind() == "statement_list");
             match list {
-                Some(list) => outcomes.extend(self.list_outcome(file, list, set, depth)),
+                Some(list) => {
+                    let flow = self.list_flow(list, set, depth);
+                    outcomes.extend(flow.next);
+                    outcomes.extend(flow.breaks);
+                }
                 None => outcomes.push(set.clone()),
             }
         }
         if !has_default {
             outcomes.push(set.clone());
         }
-        Self::meet(set, &outcomes);
+        meet(set, &outcomes)
     }
 
-    /// Keeps the locks held in every outcome; no outcome means nothing falls through.
-    fn meet(set: &mut LockSet<'a>, outcomes: &[LockSet<'a>]) {
-        let Some((first, rest)) = outcomes.split_first() else {
-            return;
+    /// A loop before the point of interest. Afterwards a lock is held if it is
+    /// held when the loop ends normally and at every `break`: a lock taken and
+    /// released in the body changes nothing, and a lock taken in a retry loop
+    /// and kept at `break` is held after it. `for { ... }` ends only by `break`.
+    fn apply_for(&self, stmt: Node<'a>, set: &mut LockSet<'a>, depth: usize) -> bool {
+        let header = {
+            let mut cursor = stmt.walk();
+            stmt.named_children(&mut cursor)
+                .find(|c| !matches!(c.kind(), "block" | "comment"))
         };
-        set.held = first
-            .held
-            .iter()
-            .filter(|l| {
-                rest.iter().all(|o| {
-                    o.held
-                        .iter()
-                        .any(|m| m.receiver == l.receiver && m.mode == l.mode)
-                })
-            })
-            .cloned()
-            .collect();
-    }
-
-    /// The locks held at the end of a block entered with `set`, or `None` when
-    /// the block always leaves (return, panic, break, continue, goto).
-    fn block_outcome(
-        &self,
-        file: usize,
-        block: Node<'a>,
-        set: &LockSet<'a>,
-        depth: usize,
-    ) -> Option<LockSet<'a>> {
-        match block
-            .named_child(0)
-            .filter(|l| l.kind() == "statement_list")
-        {
-            Some(list) => self.list_outcome(file, list, set, depth),
-            None => Some(set.clone()),
-        }
-    }
-
-    /// The locks held at the end of a statement list entered with `set`, or
-    /// `None` when it always leaves.
-    fn list_outcome(
-        &self,
-        file: usize,
-        list: Node<'a>,
-        set: &LockSet<'a>,
-        depth: usize,
-    ) -> Option<LockSet<'a>> {
-        let mut out = set.clone();
-        let mut cursor = list.walk();
-        let mut last = None;
-        for stmt in list.named_children(&mut cursor) {
-            self.apply_statement(file, stmt, &mut out, depth + 1);
-            last = Some(stmt);
-        }
-        let leaves = last.is_some_and(|s| match s.kind() {
-            "return_statement" | "break_statement" | "continue_statement" | "goto_statement" => {
-                true
-            }
-            "expression_statement" => s
-                .named_child(0)
-                .and_then(|c| c.child_by_field_name("function"))
-                .is_some_and(|f| {
-                    matches!(
-                        self.text(file, f),
-                        "panic" | "log.Fatal" | "log.Fatalf" | "os.Exit"
-                    )
-                }),
-            _ => false,
+        let endless = header.is_none_or(|h| {
+            h.kind() == "for_clause" && h.child_by_field_name("condition").is_none()
         });
-        (!leaves).then_some(out)
+        let Some(body) = stmt.child_by_field_name("body") else {
+            return true;
+        };
+        let flow = self.block_flow(body, set, depth);
+        let mut outcomes = flow.breaks;
+        if !endless {
+            // The loop may run no iteration, or end after one that keeps the locks.
+            outcomes.push(set.clone());
+            outcomes.extend(flow.next);
+        }
+        meet(set, &outcomes)
     }
+
+    fn block_flow(&self, block: Node<'a>, set: &LockSet<'a>, depth: usize) -> Flow<'a> {
+        match block_statements(block) {
+            Some(list) => self.list_flow(list, set, depth),
+            None => Flow {
+                next: Some(set.clone()),
+                breaks: Vec::new(),
+            },
+        }
+    }
+
+    /// The locks held at the end of a statement list entered with `set`
+    /// (`None` when it always leaves), and at each `break` in it.
+    fn list_flow(&self, list: Node<'a>, set: &LockSet<'a>, depth: usize) -> Flow<'a> {
+        let mut out = set.clone();
+        let mut breaks = Vec::new();
+        let mut cursor = list.walk();
+        for stmt in list.named_children(&mut cursor) {
+            if !self.apply_flow(stmt, &mut out, &mut breaks, depth + 1) {
+                return Flow { next: None, breaks };
+            }
+        }
+        Flow {
+            next: Some(out),
+            breaks,
+        }
+    }
+}
+
+fn apply_lock_call<'a>(set: &mut LockSet<'a>, receiver: &str, method: &str, call: Node<'a>) {
+    let mode = mode_of(method);
+    if matches!(method, "Lock" | "RLock") {
+        set.held.push(HeldLock {
+            receiver: receiver.to_string(),
+            mode,
+            call,
+        });
+    } else if let Some(i) = set
+        .held
+        .iter()
+        .rposition(|l| l.receiver == receiver && l.mode == mode)
+    {
+        set.held.remove(i);
+    }
+}
+
+/// Keeps in `set` the locks held in every outcome; `false` when there is no
+/// outcome, so that nothing falls through.
+fn meet<'a>(set: &mut LockSet<'a>, outcomes: &[LockSet<'a>]) -> bool {
+    let Some((first, rest)) = outcomes.split_first() else {
+        return false;
+    };
+    set.held = first
+        .held
+        .iter()
+        .filter(|l| {
+            rest.iter().all(|o| {
+                o.held
+                    .iter()
+                    .any(|m| m.receiver == l.receiver && m.mode == l.mode)
+            })
+        })
+        .cloned()
+        .collect();
+    true
 }

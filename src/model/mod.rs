@@ -77,6 +77,23 @@ pub fn walk<'a>(node: Node<'a>, mut f: impl FnMut(Node<'a>) -> bool) {
     }
 }
 
+/// The statement a `labeled_statement` labels: `done:` may be followed by
+/// comments before it.
+pub fn labeled_inner(stmt: Node<'_>) -> Option<Node<'_>> {
+    let mut cursor = stmt.walk();
+    stmt.named_children(&mut cursor)
+        .skip(1)
+        .find(|c| c.kind() != "comment")
+}
+
+/// The statements of a `block`: comments may come before its `statement_list`.
+pub fn block_statements(block: Node<'_>) -> Option<Node<'_>> {
+    let mut cursor = block.walk();
+    block
+        .named_children(&mut cursor)
+        .find(|c| c.kind() == "statement_list")
+}
+
 /// How many enclosing nodes an upward walk visits. tree-sitter's `parent()`
 /// costs O(depth), so unbounded upward walks are quadratic on pathological
 /// nesting; real Go code stays far below this, and past it analysis gives up.

@@ -160,7 +160,7 @@ fn binding<'a>(name: Node<'a>, kind: BindKind<'a>) -> Binding<'a> {
 /// Names declared by one statement: `x := ...`, `var x ...`, `const x = ...`.
 fn declared_by_statement<'a>(mut stmt: Node<'a>, name: &str, src: &[u8]) -> Option<Binding<'a>> {
     while stmt.kind() == "labeled_statement" {
-        stmt = stmt.named_child(1)?;
+        stmt = super::labeled_inner(stmt)?;
     }
     match stmt.kind() {
         "short_var_declaration" => {
