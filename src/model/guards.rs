@@ -10,8 +10,7 @@ use tree_sitter::Node;
 
 use super::access::{AccessKind, AccessQueries, Region};
 use super::locks::LockMode;
-use super::scope::{BindKind, Resolved};
-use super::spawn::is_fresh_value;
+use super::scope::Resolved;
 use super::types::Ty;
 use super::{Package, ancestors, enclosing_function, receiver_type_name, walk};
 
@@ -27,9 +26,11 @@ pub enum MapKey {
     Global(String),
 }
 
-/// A lock, named relative to the access's base value: `$.mu` is the field `mu`
-/// of the value the map belongs to, `$` its embedded mutex, `pkg:mu` a package
-/// variable, and anything else is kept as written.
+/// A lock, named relative to the value the map belongs to: `$.mu` is the
+/// field `mu` of the struct that holds the map field, `$` its embedded mutex,
+/// `$^.mu` the field `mu` of the struct one level up (`a.mu` for the map
+/// `a.imports.services`), `pkg:mu` a package variable. Anything else is kept
+/// as written, after `other:`, and guards nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LockName(pub String);
 
@@ -38,13 +39,40 @@ impl LockName {
     pub fn display(&self, base: Option<&str>) -> String {
         let name = &self.0;
         if let Some(rest) = name.strip_prefix('$') {
-            return format!("{}{rest}", base.unwrap_or("the value"));
+            let up = rest.chars().take_while(|&c| c == '^').count();
+            let rest = &rest[up..];
+            let owner = base.map(|b| strip_selectors(b, up));
+            return format!("{}{rest}", owner.unwrap_or("the value"));
         }
         name.strip_prefix("pkg:")
             .or_else(|| name.strip_prefix("other:"))
             .unwrap_or(name)
             .to_string()
     }
+
+    /// How many levels above the map's own struct the lock lives (`$^.mu`: 1),
+    /// for locks named relative to the map's owner.
+    pub fn level(&self) -> Option<usize> {
+        let rest = self.0.strip_prefix('$')?;
+        Some(rest.chars().take_while(|&c| c == '^').count())
+    }
+}
+
+/// `a.b.c` with one selector stripped is `a.b`; with two, `a`.
+fn strip_selectors(expr: &str, up: usize) -> &str {
+    let mut owner = expr;
+    for _ in 0..up {
+        match owner.rfind('.') {
+            Some(i) => owner = &owner[..i],
+            None => break,
+        }
+    }
+    owner
+}
+
+/// How many owners a base expression names above itself: `a.b.c` has 2 (`a.b`, `a`).
+pub fn owner_levels(base: &str) -> usize {
+    base.matches('.').count()
 }
 
 #[derive(Clone, Debug)]
@@ -145,14 +173,25 @@ impl<'a> Package<'a> {
 
     pub fn lock_name(&self, receiver: &str, base: Option<&str>) -> LockName {
         if let Some(base) = base {
-            if receiver == base {
-                return LockName("$".into());
-            }
-            if let Some(rest) = receiver.strip_prefix(base).filter(|r| r.starts_with('.')) {
-                return LockName(format!("${rest}"));
+            // The map's own struct first, then each struct above it.
+            let mut owner = base;
+            let mut up = String::new();
+            loop {
+                if receiver == owner {
+                    return LockName(format!("${up}"));
+                }
+                if let Some(rest) = receiver.strip_prefix(owner).filter(|r| r.starts_with('.')) {
+                    return LockName(format!("${up}{rest}"));
+                }
+                match owner.rfind('.') {
+                    Some(i) => owner = &owner[..i],
+                    None => break,
+                }
+                up.push('^');
             }
         }
-        if self.vars.contains_key(receiver) {
+        let root = receiver.split('.').next().unwrap_or(receiver);
+        if self.vars.contains_key(root) {
             return LockName(format!("pkg:{receiver}"));
         }
         LockName(format!("other:{receiver}"))
@@ -188,6 +227,7 @@ impl<'a> Package<'a> {
         &self,
         file: usize,
         node: Node<'a>,
+        map_node: Node<'a>,
         func: Node<'a>,
         base: Option<Node<'a>>,
         once: &HashSet<(usize, usize)>,
@@ -212,6 +252,10 @@ impl<'a> Package<'a> {
         {
             return true;
         }
+        // A value this function made (or every caller hands it fresh) and has not shared yet.
+        if self.is_private(file, map_node, node) {
+            return true;
+        }
         let Some(base) = base else { return false };
         let mut root = base;
         while root.kind() == "selector_expression" {
@@ -223,9 +267,9 @@ impl<'a> Package<'a> {
         if root.kind() != "identifier" {
             return false;
         }
-        let Resolved::Local(b) = self.resolve(file, root) else {
+        if !matches!(self.resolve(file, root), Resolved::Local(_)) {
             return false;
-        };
+        }
         // A test function or helper inspecting a value the test holds, with no goroutine of its own.
         if self.files[file].display.ends_with("_test.go") && self.is_test_function(file, top) {
             let mut spawns = false;
@@ -237,20 +281,7 @@ impl<'a> Package<'a> {
                 return true;
             }
         }
-        let BindKind::Var { decl, index } = b.kind else {
-            return false;
-        };
-        let field = if decl.kind() == "short_var_declaration" {
-            "right"
-        } else {
-            "value"
-        };
-        let fresh = decl
-            .child_by_field_name(field)
-            .and_then(|v| v.named_child(index))
-            .is_some_and(|v| is_fresh_value(self, file, v));
-        // A value it made itself, until the function starts a goroutine.
-        fresh && !self.spawns_before(file, top, node)
+        false
     }
 
     /// A test, benchmark, fuzz test or example, or a helper that takes the test's `*testing.T`.
@@ -266,24 +297,6 @@ impl<'a> Package<'a> {
             || ["Test", "Benchmark", "Fuzz", "Example"]
                 .iter()
                 .any(|p| name.starts_with(p))
-    }
-
-    /// Whether `func` starts a goroutine (`go`, `x.Go(...)`) before `node`.
-    fn spawns_before(&self, file: usize, func: Node<'a>, node: Node<'a>) -> bool {
-        let mut found = false;
-        walk(func, |n| {
-            if found || n.start_byte() >= node.start_byte() {
-                return false;
-            }
-            found = n.kind() == "go_statement"
-                || n.kind() == "call_expression"
-                    && n.child_by_field_name("function").is_some_and(|f| {
-                        let f = self.text(file, f);
-                        f.ends_with(".Go") || f.ends_with(".TryGo")
-                    });
-            !found
-        });
-        found
     }
 
     /// Inside `if debug { ... }` where `debug` is a package constant `false`.
@@ -604,7 +617,7 @@ impl<'a> Package<'a> {
                         func,
                         locks,
                         caller_locked: false,
-                        setup: self.is_setup(file, node, func, base, &once),
+                        setup: self.is_setup(file, node, map_node, func, base, &once),
                     });
                 });
             }
@@ -612,7 +625,8 @@ impl<'a> Package<'a> {
         // The guard of each map: the lock held at most of its guarded accesses.
         let mut counts: BTreeMap<MapKey, BTreeMap<LockName, usize>> = BTreeMap::new();
         for a in accesses.iter().filter(|a| !a.setup) {
-            for (lock, _, _) in &a.locks {
+            // Only a lock of the map's owner, or of the package, can guard it.
+            for (lock, _, _) in a.locks.iter().filter(|(l, _, _)| !l.0.starts_with("other:")) {
                 *counts
                     .entry(a.key.clone())
                     .or_default()

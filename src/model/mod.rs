@@ -3,8 +3,10 @@
 //! lock state and goroutines. Built once per package, read by every rule.
 
 pub mod access;
+pub mod callgraph;
 pub mod guards;
 pub mod locks;
+pub mod ownership;
 pub mod races;
 pub mod scope;
 pub mod spawn;
@@ -44,6 +46,10 @@ pub struct Package<'a> {
     pub false_consts: std::collections::HashSet<String>,
     /// The names of map-typed struct fields, computed on first use.
     map_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
+    /// Who calls whom, computed on first use.
+    call_graph: std::cell::OnceCell<callgraph::CallGraph<'a>>,
+    /// What ownership has found out so far.
+    ownership: RefCell<ownership::OwnershipMemo>,
 }
 
 pub fn is_function(kind: &str) -> bool {
@@ -139,6 +145,8 @@ impl<'a> Package<'a> {
             methods_by_name: HashMap::new(),
             field_types_by_name: RefCell::new(HashMap::new()),
             map_field_names: std::cell::OnceCell::new(),
+            call_graph: std::cell::OnceCell::new(),
+            ownership: RefCell::new(ownership::OwnershipMemo::default()),
             false_consts: std::collections::HashSet::new(),
         };
         for (file, source) in pkg.files.clone().into_iter().enumerate() {

@@ -48,7 +48,26 @@ pub struct DeclId {
     pub byte: usize,
 }
 
-impl Binding<'_> {
+impl<'a> Binding<'a> {
+    /// The expression a variable is declared with: `v` in `x := v` and
+    /// `var x = v`, and for the first name of `x, ok := v` or `a, b := f()`.
+    pub fn value(&self) -> Option<Node<'a>> {
+        let BindKind::Var { decl, index } = self.kind else {
+            return None;
+        };
+        let field = if decl.kind() == "short_var_declaration" {
+            "right"
+        } else {
+            "value"
+        };
+        let values = decl.child_by_field_name(field)?;
+        match values.named_child_count() {
+            1 if index == 0 => values.named_child(0),
+            1 => None,
+            _ => values.named_child(index),
+        }
+    }
+
     pub fn id(&self) -> DeclId {
         DeclId {
             file: self.file,

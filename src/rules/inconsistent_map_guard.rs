@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use super::{Context, Rule};
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::model::access::AccessKind;
-use crate::model::guards::{GuardedAccess, Guards, LockName};
+use crate::model::guards::{GuardedAccess, Guards, LockName, owner_levels};
 use crate::queries::{CompiledQuery, mentions_any};
 
 pub const RULE: Rule = Rule {
@@ -129,6 +129,13 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         // a few, the map is kept safe by other means (phases, callers' locks).
         let guarded = same.iter().filter(|b| b.holds(lock)).count();
         if guarded * 2 < same.len() {
+            continue;
+        }
+        // A lock above the map's own struct (`a.mu` for `a.imports.services`)
+        // cannot be named from an access through a shorter chain (`imp.services`):
+        // which object it belongs to is not known there.
+        let base_text = a.base.map_or("", |b| pkg.text(a.file, b));
+        if lock.level().is_some_and(|up| up > owner_levels(base_text)) {
             continue;
         }
         // A write under the guard's read lock is GML004's finding.

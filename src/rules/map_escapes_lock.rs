@@ -140,7 +140,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             }
             let Some(scope) = pkg.lock_scope(file, value, concurrent) else { return };
             let base_text = base.map(|b| pkg.text(file, b));
-            let held = |at: Node<'_>| {
+            let held = |at| {
                 pkg.locks_at(file, at, scope)
                     .held
                     .iter()
@@ -180,7 +180,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 _ => None,
             };
             // For `m := s.m` the alias declares itself; otherwise it names an earlier variable.
-            let same = |ident: Node<'_>| match (pkg.resolve(file, ident), &target) {
+            let same = |ident| match (pkg.resolve(file, ident), &target) {
                 (Resolved::Local(b), Some(t)) => b.id() == *t,
                 (Resolved::Local(b), None) => b.name.id() == alias.id(),
                 _ => false,

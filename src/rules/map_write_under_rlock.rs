@@ -6,11 +6,7 @@ use std::sync::LazyLock;
 use super::unsynchronized_map_write::QUERY as MAP_WRITES;
 use super::{Context, Rule};
 use crate::diagnostic::{Diagnostic, Label, Severity};
-use tree_sitter::Node;
-
-use crate::model::scope::{BindKind, Resolved};
-use crate::model::spawn::is_fresh_value;
-use crate::model::{Package, contains, enclosing_function};
+use crate::model::enclosing_function;
 use crate::queries::{CompiledQuery, mentions_any};
 
 pub const RULE: Rule = Rule {
@@ -80,31 +76,6 @@ func (c *Cache) Get(k string) string {
 ```
 "#;
 
-/// A map made in this function (`tab := make(Sockets)`): nobody else can see it,
-/// whatever lock is held while it is filled.
-fn is_fresh_local<'a>(pkg: &Package<'a>, file: usize, map: Node<'a>, func: Node<'a>) -> bool {
-    if map.kind() != "identifier" {
-        return false;
-    }
-    let Resolved::Local(b) = pkg.resolve(file, map) else {
-        return false;
-    };
-    let BindKind::Var { decl, index } = b.kind else {
-        return false;
-    };
-    if !contains(func, decl) {
-        return false;
-    }
-    let field = if decl.kind() == "short_var_declaration" {
-        "right"
-    } else {
-        "value"
-    };
-    decl.child_by_field_name(field)
-        .and_then(|v| v.named_child(index))
-        .is_none_or(|v| is_fresh_value(pkg, file, v))
-}
-
 fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     let pkg = ctx.pkg;
     let (rlock_i, access_i, map_i) = (
@@ -141,7 +112,17 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 }
                 let locks = pkg.locks_at(file, access, func);
                 let Some(rlock) = locks.read_lock().filter(|_| !locks.holds_write_lock()) else { return };
-                if !pkg.type_of(file, map_node).is_map() || is_fresh_local(pkg, file, map_node, func) {
+                // Giving a local variable another map writes no map, and the variable is this
+                // goroutine's own (a captured one is a field of nobody: GML001 sees it).
+                if access.id() == map_node.id()
+                    && map_node.kind() == "identifier"
+                    && matches!(pkg.resolve(file, map_node), crate::model::scope::Resolved::Local(_))
+                {
+                    return;
+                }
+                // A map (or struct) this function made and has not shared is its own,
+                // whatever lock is held: only shared maps race.
+                if !pkg.type_of(file, map_node).is_map() || pkg.is_private(file, map_node, access) {
                     return;
                 }
                 let map = pkg.text(file, map_node);

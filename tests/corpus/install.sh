@@ -42,6 +42,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian's Go source root, from where the first package put its files.
 first=${pkgs[0]%%=*}
-root=$(dpkg -L "$first" | grep -m1 "/${pkgs[0]##*:}/" | sed "s|/${pkgs[0]##*:}/.*||")
+# (awk reads all of dpkg's output: an early exit would make pipefail report dpkg's SIGPIPE.)
+root=$(dpkg -L "$first" | awk -v p="/${pkgs[0]##*:}/" 'index($0, p) && !found { found = 1; print substr($0, 1, index($0, p) - 1) }')
 [ -d "$root" ] || { echo "install.sh: cannot find Debian's Go source folder" >&2; exit 1; }
 for p in "${pkgs[@]}"; do echo "$root/${p##*:}"; done
