@@ -229,7 +229,6 @@ impl<'a> Package<'a> {
         node: Node<'a>,
         map_node: Node<'a>,
         func: Node<'a>,
-        base: Option<Node<'a>>,
         once: &HashSet<(usize, usize)>,
     ) -> bool {
         if super::access::in_once(self, file, node) {
@@ -256,47 +255,9 @@ impl<'a> Package<'a> {
         if self.is_private(file, map_node, node) {
             return true;
         }
-        let Some(base) = base else { return false };
-        let mut root = base;
-        while root.kind() == "selector_expression" {
-            match root.child_by_field_name("operand") {
-                Some(o) => root = o,
-                None => return false,
-            }
-        }
-        if root.kind() != "identifier" {
-            return false;
-        }
-        if !matches!(self.resolve(file, root), Resolved::Local(_)) {
-            return false;
-        }
-        // A test function or helper inspecting a value the test holds, with no goroutine of its own.
-        if self.files[file].display.ends_with("_test.go") && self.is_test_function(file, top) {
-            let mut spawns = false;
-            walk(top, |n| {
-                spawns |= n.kind() == "go_statement";
-                !spawns
-            });
-            if !spawns {
-                return true;
-            }
-        }
-        false
-    }
-
-    /// A test, benchmark, fuzz test or example, or a helper that takes the test's `*testing.T`.
-    fn is_test_function(&self, file: usize, decl: Node<'a>) -> bool {
-        let name = decl
-            .child_by_field_name("name")
-            .map_or("", |n| self.text(file, n));
-        let takes_t = decl.child_by_field_name("parameters").is_some_and(|p| {
-            let text = self.text(file, p);
-            text.contains("testing.T") || text.contains("testing.B") || text.contains("testing.TB")
-        });
-        takes_t
-            || ["Test", "Benchmark", "Fuzz", "Example"]
-                .iter()
-                .any(|p| name.starts_with(p))
+        // A test (or a helper only tests call) inspecting objects while no
+        // goroutine of its own runs.
+        self.in_lone_test(file, node)
     }
 
     /// Inside `if debug { ... }` where `debug` is a package constant `false`.
@@ -617,7 +578,7 @@ impl<'a> Package<'a> {
                         func,
                         locks,
                         caller_locked: false,
-                        setup: self.is_setup(file, node, map_node, func, base, &once),
+                        setup: self.is_setup(file, node, map_node, func, &once),
                     });
                 });
             }

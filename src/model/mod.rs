@@ -10,6 +10,7 @@ pub mod ownership;
 pub mod races;
 pub mod scope;
 pub mod spawn;
+pub mod testcode;
 pub mod types;
 
 use std::cell::RefCell;
@@ -39,8 +40,8 @@ pub struct Package<'a> {
     pub methods: HashMap<(String, String), Method<'a>>,
     /// Methods by name alone, for calls on values of unknown type.
     pub methods_by_name: HashMap<String, Vec<Method<'a>>>,
-    /// Memo for `field_type_by_name`, which scans every struct of the package.
-    field_types_by_name: RefCell<HashMap<String, types::Ty>>,
+    /// Memo for `field_shown_as_map`: (file, function, expression) -> shown.
+    shown_as_map: RefCell<HashMap<(usize, usize, String), bool>>,
     /// Package constants declared `false` (`const debug = false`): code under
     /// `if debug` never runs.
     pub false_consts: std::collections::HashSet<String>,
@@ -143,7 +144,7 @@ impl<'a> Package<'a> {
             funcs: HashMap::new(),
             methods: HashMap::new(),
             methods_by_name: HashMap::new(),
-            field_types_by_name: RefCell::new(HashMap::new()),
+            shown_as_map: RefCell::new(HashMap::new()),
             map_field_names: std::cell::OnceCell::new(),
             call_graph: std::cell::OnceCell::new(),
             ownership: RefCell::new(ownership::OwnershipMemo::default()),

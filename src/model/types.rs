@@ -139,54 +139,109 @@ impl<'a> Package<'a> {
         Ty::Unknown
     }
 
-    /// A field of a value whose type is unknown: the field's type if every struct
-    /// of the package that has a field of this name agrees on it.
-    fn field_type_by_name(&self, field: &str) -> Ty {
-        if let Some(ty) = self.field_types_by_name.borrow().get(field) {
-            return ty.clone();
+    /// A field of a value whose type is not declared in the package: a map
+    /// only when the function shows it, by what it does to that very
+    /// expression: gives it a new map (`x.f = make(map[K]V)`, a map literal),
+    /// deletes from it, reads it in the comma-ok form (`v, ok := x.f[k]`) or
+    /// indexes it with a string. A same-named field of another struct says
+    /// nothing about this one.
+    fn field_shown_as_map(&self, file: usize, expr: Node<'a>) -> Ty {
+        let Some(func) = super::enclosing_function(expr) else {
+            return Ty::Unknown;
+        };
+        let text = self.text(file, expr);
+        let key = (file, func.start_byte(), text.to_string());
+        if let Some(&known) = self.shown_as_map.borrow().get(&key) {
+            return if known { Ty::Map(Box::new(Ty::Unknown)) } else { Ty::Unknown };
         }
-        let ty = self.compute_field_type_by_name(field);
-        self.field_types_by_name
-            .borrow_mut()
-            .insert(field.to_string(), ty.clone());
-        ty
+        // Against cycles: not shown while looking.
+        self.shown_as_map.borrow_mut().insert(key.clone(), false);
+        let mut shown = false;
+        super::walk(func, |n| {
+            if shown || !(n.kind() == "identifier" || n.kind() == "selector_expression") {
+                return !shown;
+            }
+            if self.text(file, n) != text {
+                return true;
+            }
+            shown = self.shows_map(file, n);
+            !shown
+        });
+        self.shown_as_map.borrow_mut().insert(key, shown);
+        if shown { Ty::Map(Box::new(Ty::Unknown)) } else { Ty::Unknown }
     }
 
-    fn compute_field_type_by_name(&self, field: &str) -> Ty {
-        let mut agreed: Option<Ty> = None;
-        let mut names: Vec<&String> = self.types.keys().collect();
-        names.sort();
-        for name in names {
-            let ty = self.field_type(name, field);
-            if ty == Ty::Unknown {
-                if self.struct_has_field(name, field) {
-                    return Ty::Unknown;
-                }
-                continue;
+    /// `make(map[K]V)`, `make(M)` or `M{}` for a map type `M` of the package, `map[K]V{...}`.
+    fn makes_map(&self, file: usize, v: Node<'a>) -> bool {
+        let type_node = match v.kind() {
+            "composite_literal" => v.child_by_field_name("type"),
+            "call_expression"
+                if v.child_by_field_name("function")
+                    .is_some_and(|f| self.text(file, f) == "make") =>
+            {
+                v.child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(0))
             }
-            match &agreed {
-                None => agreed = Some(ty),
-                Some(a) if *a == ty => {}
-                Some(_) => return Ty::Unknown,
-            }
-        }
-        agreed.unwrap_or(Ty::Unknown)
+            _ => None,
+        };
+        type_node.is_some_and(|t| self.type_of_type_at(file, t, 0).is_map())
     }
 
-    fn struct_has_field(&self, strukt: &str, field: &str) -> bool {
-        let Some(&(file, ty)) = self.types.get(strukt) else {
+    /// Whether the use `e` of an expression shows that it is a map.
+    fn shows_map(&self, file: usize, e: Node<'a>) -> bool {
+        let Some(parent) = e.parent() else {
             return false;
         };
-        let mut found = false;
-        if ty.kind() == "struct_type" {
-            super::walk(ty, |n| {
-                if n.kind() == "field_identifier" && self.text(file, n) == field {
-                    found = true;
+        match parent.kind() {
+            // `delete(e, k)`: only maps.
+            "argument_list" => {
+                parent.named_child(0).is_some_and(|a| a.id() == e.id())
+                    && parent.parent().and_then(|c| c.child_by_field_name("function")).is_some_and(
+                        |f| self.text(file, f) == "delete",
+                    )
+            }
+            "index_expression" => {
+                let operand = parent.child_by_field_name("operand");
+                if operand.is_none_or(|o| o.id() != e.id()) {
+                    return false;
                 }
-                !found
-            });
+                // `e["name"]`: a string key.
+                let string_key = parent.child_by_field_name("index").is_some_and(|i| {
+                    matches!(i.kind(), "interpreted_string_literal" | "raw_string_literal")
+                });
+                // `v, ok := e[k]`: the comma-ok form.
+                let comma_ok = parent
+                    .parent()
+                    .filter(|l| l.kind() == "expression_list" && l.named_child_count() == 1)
+                    .and_then(|l| l.parent())
+                    .is_some_and(|stmt| {
+                        matches!(stmt.kind(), "short_var_declaration" | "assignment_statement")
+                            && stmt
+                                .child_by_field_name("left")
+                                .is_some_and(|left| left.named_child_count() == 2)
+                            && stmt
+                                .child_by_field_name("right")
+                                .is_some_and(|r| super::contains(r, parent))
+                    });
+                string_key || comma_ok
+            }
+            // `e = make(map[K]V)`, `e = map[K]V{}`.
+            "expression_list" => {
+                let Some(stmt) = parent.parent() else {
+                    return false;
+                };
+                if stmt.kind() != "assignment_statement"
+                    || stmt.child_by_field_name("left").is_none_or(|l| l.id() != parent.id())
+                    || parent.named_child_count() != 1
+                {
+                    return false;
+                }
+                stmt.child_by_field_name("right")
+                    .and_then(|r| r.named_child(0))
+                    .is_some_and(|v| self.makes_map(file, v))
+            }
+            _ => false,
         }
-        found
     }
 
     /// The type of an expression.
@@ -221,7 +276,7 @@ impl<'a> Package<'a> {
                     {
                         Ty::Unknown
                     }
-                    Ty::Unknown => self.field_type_by_name(field),
+                    Ty::Unknown => self.field_shown_as_map(file, expr),
                     _ => Ty::Unknown,
                 }
             }
