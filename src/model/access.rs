@@ -174,12 +174,15 @@ impl<'a> Package<'a> {
         let Some(starter) = spawn.starter else {
             return Vec::new();
         };
+        // The starter runs with the locks its own callers hold (`trackPending`,
+        // "Lock should be held", starts a timer): they guard its accesses too.
+        let entry = self.entry_locks(spawn.file, self.static_lock_scope(spawn.file, spawn.site));
         let root = Frame {
             file: spawn.file,
             func: starter,
             binding: Binding::Starter,
-            write_locked: false,
-            locked: false,
+            write_locked: entry.write_held(),
+            locked: entry.held(),
             depth: 0,
             via: None,
             stack: vec![(spawn.file, starter.start_byte())],
@@ -253,7 +256,7 @@ impl<'a> Package<'a> {
                     let Origin::Shared(map) = self.origin(spawn, &frames, idx, map_node, 0) else {
                         return;
                     };
-                    let locks = self.locks_at(frame.file, node, frame.func);
+                    let locks = self.frame_locks_at(&frames, idx, node);
                     let once = in_once(self, frame.file, node);
                     out.push(Access {
                         kind,
@@ -278,7 +281,7 @@ impl<'a> Package<'a> {
                 if frame.stack.contains(&key) {
                     continue;
                 }
-                let locks = self.locks_at(frame.file, call, frame.func);
+                let locks = self.frame_locks_at(&frames, idx, call);
                 let args = call
                     .child_by_field_name("arguments")
                     .map(|a| {
@@ -305,6 +308,26 @@ impl<'a> Package<'a> {
             }
         }
         out
+    }
+
+    /// The locks held at `node` in frame `idx`: `if doLock { mu.Lock() }` is
+    /// decided by the argument the call into this frame passes.
+    fn frame_locks_at(
+        &self,
+        frames: &[Frame<'a>],
+        idx: usize,
+        node: Node<'a>,
+    ) -> super::locks::LockSet<'a> {
+        let frame = &frames[idx];
+        match &frame.binding {
+            Binding::Call { caller, args, .. } => {
+                let args_file = frames[*caller].file;
+                let cond =
+                    |c: Node<'a>| self.known_condition(frame.file, frame.func, args, args_file, c);
+                self.locks_at_with(frame.file, node, frame.func, &cond)
+            }
+            _ => self.locks_at(frame.file, node, frame.func),
+        }
     }
 
     /// The function or method of the package that `call` calls, when evident.

@@ -32,6 +32,9 @@ pub struct CallSite<'a> {
     pub receiver: Option<Node<'a>>,
     /// The arguments, in the callee's parameter order.
     pub args: Vec<Node<'a>>,
+    /// For a function literal passed to a package function: the call that
+    /// passes it (`withLock(&s.mu, func() { ... })`), in the literal's file.
+    pub outer: Option<Node<'a>>,
 }
 
 #[derive(Default)]
@@ -87,9 +90,10 @@ impl<'a> Package<'a> {
     }
 
     fn record_call(&self, file: usize, call: Node<'a>, graph: &mut CallGraph<'a>) {
-        let (Some(function), Some(caller)) =
-            (call.child_by_field_name("function"), enclosing_function(call))
-        else {
+        let (Some(function), Some(caller)) = (
+            call.child_by_field_name("function"),
+            enclosing_function(call),
+        ) else {
             return;
         };
         let args: Vec<Node<'a>> = call
@@ -115,11 +119,32 @@ impl<'a> Package<'a> {
                                 caller,
                                 receiver: Some(target),
                                 args: Vec::new(),
+                                outer: None,
                             });
                     }
                 }
             }
             return;
+        }
+        // `check()` where `check := func() { ... }`: a call of a local function literal.
+        if function.kind() == "identifier" {
+            if let Resolved::Local(b) = self.resolve(file, function) {
+                if let Some(lit) = b.value().filter(|v| v.kind() == "func_literal") {
+                    graph
+                        .callers
+                        .entry(func_key(b.file, lit))
+                        .or_default()
+                        .push(CallSite {
+                            file,
+                            call,
+                            caller,
+                            receiver: None,
+                            args,
+                            outer: None,
+                        });
+                }
+                return;
+            }
         }
         let Some((cfile, decl, receiver)) = self.static_callee_of(file, call) else {
             return;
@@ -138,6 +163,7 @@ impl<'a> Package<'a> {
                             caller: decl,
                             receiver: None,
                             args: Vec::new(),
+                            outer: Some(call),
                         });
                 }
             }
@@ -152,6 +178,7 @@ impl<'a> Package<'a> {
                 caller,
                 receiver,
                 args,
+                outer: None,
             });
     }
 
@@ -185,10 +212,7 @@ impl<'a> Package<'a> {
                 let Some(field) = n.child_by_field_name("field") else {
                     return;
                 };
-                if !self
-                    .methods_by_name
-                    .contains_key(self.text(file, field))
-                {
+                if !self.methods_by_name.contains_key(self.text(file, field)) {
                     return;
                 }
                 n.child_by_field_name("operand")

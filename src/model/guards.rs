@@ -4,7 +4,7 @@
 //! lock), whether the function is entered with a lock held, and whether the
 //! access is set-up (a constructor building a value it has not shared yet, or `init`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use tree_sitter::Node;
 
@@ -12,7 +12,7 @@ use super::access::{AccessKind, AccessQueries, Region};
 use super::locks::LockMode;
 use super::scope::Resolved;
 use super::types::Ty;
-use super::{Package, ancestors, enclosing_function, receiver_type_name, walk};
+use super::{Package, ancestors, enclosing_function, walk};
 
 /// A function declaration: its file and start byte.
 type DeclKey = (usize, usize);
@@ -88,7 +88,7 @@ pub struct GuardedAccess<'a> {
     pub base: Option<Node<'a>>,
     /// The innermost function.
     pub func: Node<'a>,
-    pub locks: Vec<(LockName, LockMode, Node<'a>)>,
+    pub locks: Vec<(LockName, LockMode, Option<Node<'a>>)>,
     /// The function runs with a lock taken by its caller.
     pub caller_locked: bool,
     /// Before the value is shared: a constructor, `init`, a test's own value.
@@ -106,39 +106,6 @@ pub struct Guards<'a> {
     pub accesses: Vec<GuardedAccess<'a>>,
     /// The lock that guards each map: the one held at most of its guarded accesses.
     pub guard: BTreeMap<MapKey, LockName>,
-}
-
-/// A doc comment that says the caller must hold a lock, or that the function
-/// must not run concurrently with others ("must not be called concurrent with
-/// any Import/Export method").
-fn says_lock_held(doc: &str) -> bool {
-    let doc = doc.to_lowercase();
-    if [
-        "must not be called concurrent",
-        "not be called concurrently",
-        "not safe for concurrent",
-        "must not run concurrently",
-    ]
-    .iter()
-    .any(|p| doc.contains(p))
-    {
-        return true;
-    }
-    [
-        "must be held",
-        "must hold",
-        "must be locked",
-        "lock held",
-        "locked by the caller",
-        "caller holds",
-        "caller must hold",
-        "with the lock held",
-        "while holding",
-    ]
-    .iter()
-    .any(|p| doc.contains(p))
-        || doc.contains(" held")
-            && (doc.contains("mu ") || doc.contains("lock") || doc.contains("mutex"))
 }
 
 impl<'a> Package<'a> {
@@ -208,7 +175,13 @@ impl<'a> Package<'a> {
     ) -> Option<Node<'a>> {
         let mut func = enclosing_function(node)?;
         while func.kind() == "func_literal" {
-            if concurrent.contains(&(file, func.start_byte(), func.end_byte())) {
+            // A goroutine's body; or a literal with call sites of its own
+            // (a local closure, a callback of a package function) runs where
+            // those are, with their locks.
+            if concurrent.contains(&(file, func.start_byte(), func.end_byte()))
+                || self.is_spawned_literal(file, func)
+                || !self.call_sites(file, func).is_empty()
+            {
                 break;
             }
             match enclosing_function(func) {
@@ -310,132 +283,8 @@ impl<'a> Package<'a> {
         joined
     }
 
-    /// Whether function `decl` runs with a lock its callers hold: named
-    /// `...Locked`, documented so, or only ever called (outside tests) with a
-    /// lock held or from such functions. Computed on demand, with a memo.
-    fn is_caller_locked(
-        &self,
-        file: usize,
-        decl: Node<'a>,
-        concurrent: &HashSet<Region>,
-        memo: &mut HashMap<(usize, usize), bool>,
-        depth: usize,
-    ) -> bool {
-        let key = (file, decl.start_byte());
-        if let Some(&known) = memo.get(&key) {
-            return known;
-        }
-        let name = decl
-            .child_by_field_name("name")
-            .map_or("", |n| self.text(file, n));
-        // The doc comment as plain words: `//` and `/* */` markers dropped, lines joined.
-        let mut lines = Vec::new();
-        let mut prev = decl.prev_named_sibling();
-        while let Some(c) = prev.filter(|c| c.kind() == "comment") {
-            let text = self.text(file, c);
-            let text = text
-                .strip_prefix("//")
-                .or_else(|| text.strip_prefix("/*"))
-                .unwrap_or(text);
-            lines.push(text.strip_suffix("*/").unwrap_or(text).to_string());
-            prev = c.prev_named_sibling();
-        }
-        lines.reverse();
-        let doc = lines
-            .join(" ")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        if name.ends_with("Locked") || name.ends_with("_locked") || says_lock_held(&doc) {
-            memo.insert(key, true);
-            return true;
-        }
-        memo.insert(key, false);
-        if depth >= 3 || name.is_empty() {
-            return false;
-        }
-        let receiver = receiver_type_name(decl, &self.files[file].text);
-        // Call sites by name first (cheap), confirmed by the callee's declaration.
-        let mut sites = Vec::new();
-        for (cfile, source) in self.files.iter().enumerate() {
-            if !crate::queries::mentions_any(&source.text, &[name]) {
-                continue;
-            }
-            walk(source.tree.root_node(), |n| {
-                if n.kind() != "call_expression" {
-                    return true;
-                }
-                let Some(function) = n.child_by_field_name("function") else {
-                    return true;
-                };
-                let called = match function.kind() {
-                    "identifier" => self.text(cfile, function),
-                    "selector_expression" => function
-                        .child_by_field_name("field")
-                        .map_or("", |f| self.text(cfile, f)),
-                    _ => "",
-                };
-                if called == name {
-                    // Build-tagged variants declare the same function more than once: match by name.
-                    let same = self.static_callee(cfile, n).is_some_and(|(f, d)| {
-                        receiver_type_name(d, &self.files[f].text) == receiver
-                    });
-                    if same {
-                        sites.push((cfile, n));
-                    }
-                }
-                true
-            });
-        }
-        // Tests that call internals directly run alone: they do not count.
-        let non_test: Vec<_> = sites
-            .iter()
-            .filter(|(f, _)| !self.files[*f].display.ends_with("_test.go"))
-            .copied()
-            .collect();
-        let sites = if non_test.is_empty() { sites } else { non_test };
-        let all = !sites.is_empty()
-            && sites.iter().all(|&(cfile, call)| {
-                let held = self
-                    .lock_scope(cfile, call, concurrent)
-                    .is_some_and(|s| !self.locks_at(cfile, call, s).held.is_empty());
-                held || ancestors(call)
-                    .filter(|n| matches!(n.kind(), "function_declaration" | "method_declaration"))
-                    .last()
-                    .is_some_and(|caller| {
-                        self.is_caller_locked(cfile, caller, concurrent, memo, depth + 1)
-                    })
-            });
-        memo.insert(key, all);
-        all
-    }
-
-    /// A call's callee among the package's functions and methods of evident receiver type.
-    fn static_callee(&self, file: usize, call: Node<'a>) -> Option<(usize, Node<'a>)> {
-        let function = call.child_by_field_name("function")?;
-        match function.kind() {
-            "identifier" => match self.resolve(file, function) {
-                Resolved::PackageFunc(f, decl) => Some((f, decl)),
-                _ => None,
-            },
-            "selector_expression" => {
-                let Ty::Struct(t) = self.type_of(file, function.child_by_field_name("operand")?)
-                else {
-                    return None;
-                };
-                let name = self.text(file, function.child_by_field_name("field")?);
-                self.methods
-                    .get(&(t, name.to_string()))
-                    .map(|m| (m.file, m.decl))
-            }
-            _ => None,
-        }
-    }
-
-    /// Functions run through `sync.Once` (`once.Do(f)`, `sync.OnceFunc(f)`), and
-    /// lock wrappers: functions that lock a parameter and call a function
-    /// parameter (`withLock(mu, fn)`), with the lock parameter's index.
-    fn once_functions_and_lock_wrappers(&self) -> (HashSet<DeclKey>, HashMap<DeclKey, usize>) {
+    /// Functions run through `sync.Once` (`once.Do(f)`, `sync.OnceFunc(f)`).
+    fn once_functions(&self) -> HashSet<DeclKey> {
         let mut once = HashSet::new();
         for (file, source) in self.files.iter().enumerate() {
             if !crate::queries::mentions_any(&source.text, &["Do(", "Once"]) {
@@ -467,51 +316,13 @@ impl<'a> Package<'a> {
                 true
             });
         }
-        let mut wrappers = HashMap::new();
-        for &(file, decl) in self.funcs.values() {
-            let Some(params) = decl.child_by_field_name("parameters") else {
-                continue;
-            };
-            let mut names = Vec::new();
-            let mut cursor = params.walk();
-            for p in params.named_children(&mut cursor) {
-                let mut c = p.walk();
-                let is_func = p
-                    .child_by_field_name("type")
-                    .is_some_and(|t| t.kind() == "function_type");
-                for n in p.children_by_field_name("name", &mut c) {
-                    names.push((self.text(file, n).to_string(), is_func));
-                }
-            }
-            let Some(body) = decl.child_by_field_name("body") else {
-                continue;
-            };
-            let (mut locked, mut calls_fn) = (None, false);
-            walk(body, |n| {
-                if n.kind() == "call_expression" {
-                    let f = n
-                        .child_by_field_name("function")
-                        .map_or("", |f| self.text(file, f));
-                    if let Some(recv) = f.strip_suffix(".Lock") {
-                        locked =
-                            locked.or(names.iter().position(|(p, is_func)| !is_func && p == recv));
-                    } else if names.iter().any(|(p, is_func)| *is_func && p == f) {
-                        calls_fn = true;
-                    }
-                }
-                true
-            });
-            if let (Some(index), true) = (locked, calls_fn) {
-                wrappers.insert((file, decl.start_byte()), index);
-            }
-        }
-        (once, wrappers)
+        once
     }
 
     /// The package's guarded-map inventory, from the map write and read queries.
     /// `concurrent` holds the function literals that run concurrently (spawn bodies).
     pub fn guards(&self, q: &AccessQueries<'_>, concurrent: &HashSet<Region>) -> Guards<'a> {
-        let (once, lock_wrappers) = self.once_functions_and_lock_wrappers();
+        let once = self.once_functions();
         let mut accesses = Vec::new();
         for (file, source) in self.files.iter().enumerate() {
             {
@@ -534,39 +345,20 @@ impl<'a> Package<'a> {
                     };
                     let scope = self.lock_scope(file, node, concurrent).unwrap_or(func);
                     let base_text = base.map(|b| self.text(file, b));
-                    let mut locks: Vec<(LockName, LockMode, Node<'a>)> = self
-                        .locks_at(file, node, scope)
-                        .held
+                    // The locks held here and by every caller, and the calls that take the local ones.
+                    let local = self.locks_at(file, node, scope);
+                    let (held, caller_locked) = self.locks_with_callers(file, node, scope);
+                    let locks: Vec<(LockName, LockMode, Option<Node<'a>>)> = held
                         .into_iter()
-                        .map(|l| (self.lock_name(&l.receiver, base_text), l.mode, l.call))
+                        .map(|(receiver, mode)| {
+                            let call = local
+                                .held
+                                .iter()
+                                .find(|l| l.receiver == receiver && l.mode == mode)
+                                .map(|l| l.call);
+                            (self.lock_name(&receiver, base_text), mode, call)
+                        })
                         .collect();
-                    // withLock(mu, func() { ... }): the wrapper holds `mu` for the literal.
-                    for lit in ancestors(node).filter(|n| n.kind() == "func_literal") {
-                        let Some(call) = lit
-                            .parent()
-                            .and_then(|a| a.parent())
-                            .filter(|c| c.kind() == "call_expression")
-                        else {
-                            continue;
-                        };
-                        let Some((wfile, wdecl)) = self.static_callee(file, call) else {
-                            continue;
-                        };
-                        let Some(&lock_index) = lock_wrappers.get(&(wfile, wdecl.start_byte()))
-                        else {
-                            continue;
-                        };
-                        if let Some(arg) = call
-                            .child_by_field_name("arguments")
-                            .and_then(|a| a.named_child(lock_index))
-                        {
-                            locks.push((
-                                self.lock_name(self.text(file, arg), base_text),
-                                LockMode::Write,
-                                call,
-                            ));
-                        }
-                    }
                     accesses.push(GuardedAccess {
                         key,
                         kind,
@@ -577,7 +369,7 @@ impl<'a> Package<'a> {
                         base,
                         func,
                         locks,
-                        caller_locked: false,
+                        caller_locked,
                         setup: self.is_setup(file, node, map_node, func, &once),
                     });
                 });
@@ -587,7 +379,11 @@ impl<'a> Package<'a> {
         let mut counts: BTreeMap<MapKey, BTreeMap<LockName, usize>> = BTreeMap::new();
         for a in accesses.iter().filter(|a| !a.setup) {
             // Only a lock of the map's owner, or of the package, can guard it.
-            for (lock, _, _) in a.locks.iter().filter(|(l, _, _)| !l.0.starts_with("other:")) {
+            for (lock, _, _) in a
+                .locks
+                .iter()
+                .filter(|(l, _, _)| !l.0.starts_with("other:"))
+            {
                 *counts
                     .entry(a.key.clone())
                     .or_default()
@@ -604,31 +400,16 @@ impl<'a> Package<'a> {
                 Some((key, best.0))
             })
             .collect();
-        // Only accesses that the guard does not cover need to know about their callers.
-        let mut memo = HashMap::new();
+        // The costlier set-up checks, only where they can matter.
         for a in &mut accesses {
             let uncovered = guard
                 .get(&a.key)
                 .is_some_and(|l: &LockName| !a.locks.iter().any(|(x, _, _)| x == l));
-            if !uncovered || a.setup {
-                continue;
-            }
-            // The costlier set-up checks, only where they can matter.
-            if self.in_dead_branch(a.file, a.node) || self.after_join(a.file, a.node) {
-                a.setup = true;
-                continue;
-            }
-            let scope = self
-                .lock_scope(a.file, a.node, concurrent)
-                .unwrap_or(a.func);
-            if scope.kind() == "func_literal" {
-                continue;
-            }
-            if let Some(entry) = ancestors(a.node)
-                .filter(|n| matches!(n.kind(), "function_declaration" | "method_declaration"))
-                .last()
+            if uncovered
+                && !a.setup
+                && (self.in_dead_branch(a.file, a.node) || self.after_join(a.file, a.node))
             {
-                a.caller_locked = self.is_caller_locked(a.file, entry, concurrent, &mut memo, 0);
+                a.setup = true;
             }
         }
         Guards { accesses, guard }

@@ -4,10 +4,10 @@
 
 use tree_sitter::Node;
 
-use super::scope::{BindKind, Resolved};
+use super::scope::{BindKind, ParamRole, Resolved};
 use super::{Package, ancestors, block_statements, labeled_inner, walk};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LockMode {
     /// `Lock`: excludes every other holder.
     Write,
@@ -91,6 +91,8 @@ struct Flow<'a> {
 struct LockWalk<'p, 'c, 'a> {
     pkg: &'p Package<'a>,
     file: usize,
+    /// The function whose statements are followed.
+    scope: Node<'a>,
     cond: Conditions<'c, 'a>,
 }
 
@@ -115,6 +117,7 @@ impl<'a> Package<'a> {
         let walk = LockWalk {
             pkg: self,
             file,
+            scope,
             cond,
         };
         // The statement lists from `node` up to `scope`, with the child on the path.
@@ -338,6 +341,28 @@ impl<'a> LockWalk<'_, '_, 'a> {
         breaks: &mut Vec<LockSet<'a>>,
         depth: usize,
     ) -> bool {
+        // `if !hasLock { mu.Lock(); defer mu.Unlock() }` and `if doLock { ... }`:
+        // a lock taken only when a parameter says the caller does not hold
+        // it. Unless this path says otherwise, the lock is held after it:
+        // taken here, or by the caller, by the function's own contract.
+        if stmt.child_by_field_name("alternative").is_none() {
+            if let Some(condition) = stmt.child_by_field_name("condition") {
+                if (self.cond)(condition).is_none() && self.is_param_flag(condition) {
+                    if let Some(block) = stmt.child_by_field_name("consequence") {
+                        let flow = self.block_flow(block, set, depth);
+                        breaks.extend(flow.breaks);
+                        if let Some(next) = flow.next {
+                            let before = set.held.len();
+                            let taken = next.held.len() > before;
+                            if taken {
+                                *set = next;
+                                return true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
         let mut outcomes: Vec<LockSet<'a>> = Vec::new();
         let mut branch = Some(stmt);
         while let Some(b) = branch {
@@ -367,6 +392,27 @@ impl<'a> LockWalk<'_, '_, 'a> {
             }
         }
         meet(set, &outcomes)
+    }
+
+    /// A condition that is a parameter of the function, or its negation: `doLock`, `!hasLock`.
+    fn is_param_flag(&self, condition: Node<'a>) -> bool {
+        let ident = match condition.kind() {
+            "identifier" => Some(condition),
+            "unary_expression"
+                if condition
+                    .child_by_field_name("operator")
+                    .is_some_and(|o| self.pkg.text(self.file, o) == "!") =>
+            {
+                condition.child_by_field_name("operand")
+            }
+            _ => None,
+        };
+        ident.is_some_and(|i| {
+            i.kind() == "identifier"
+                && matches!(self.pkg.resolve(self.file, i), Resolved::Local(b)
+                    if matches!(b.kind, BindKind::Param { func, role: ParamRole::Param, .. }
+                        if func.id() == self.scope.id()))
+        })
     }
 
     /// A `switch` or `select` before the point of interest: a lock is held

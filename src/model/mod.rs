@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod callgraph;
+pub mod entry_locks;
 pub mod guards;
 pub mod locks;
 pub mod ownership;
@@ -51,6 +52,8 @@ pub struct Package<'a> {
     call_graph: std::cell::OnceCell<callgraph::CallGraph<'a>>,
     /// What ownership has found out so far.
     ownership: RefCell<ownership::OwnershipMemo>,
+    /// The locks each function is entered with, as found so far.
+    entry_lock_memo: RefCell<entry_locks::EntryLockMemo>,
 }
 
 pub fn is_function(kind: &str) -> bool {
@@ -148,6 +151,7 @@ impl<'a> Package<'a> {
             map_field_names: std::cell::OnceCell::new(),
             call_graph: std::cell::OnceCell::new(),
             ownership: RefCell::new(ownership::OwnershipMemo::default()),
+            entry_lock_memo: RefCell::new(entry_locks::EntryLockMemo::default()),
             false_consts: std::collections::HashSet::new(),
         };
         for (file, source) in pkg.files.clone().into_iter().enumerate() {

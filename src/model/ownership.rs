@@ -30,7 +30,11 @@ pub enum Step {
 #[derive(Clone, Debug)]
 enum Event {
     /// `x.p = v`: the object at `path` is replaced, by a fresh value or not.
-    Assign { at: usize, path: Vec<Step>, fresh: bool },
+    Assign {
+        at: usize,
+        path: Vec<Step>,
+        fresh: bool,
+    },
     /// The object at `path` (and everything it holds) can be reached by
     /// other code from `at` on. `strong`: by other goroutines at once (a
     /// goroutine or callback captures it, it is sent on a channel, stored in
@@ -71,16 +75,31 @@ const BENIGN_BUILTINS: &[&str] = &[
 /// Methods of the standard library that do not keep their receiver: the sync
 /// primitives an object carries, and formatting.
 const BENIGN_METHODS: &[&str] = &[
-    "Lock", "Unlock", "RLock", "RUnlock", "TryLock", "Wait", "Add", "Done", "Load", "Store",
-    "CompareAndSwap", "Swap", "String", "Error", "Len",
+    "Lock",
+    "Unlock",
+    "RLock",
+    "RUnlock",
+    "TryLock",
+    "Wait",
+    "Add",
+    "Done",
+    "Load",
+    "Store",
+    "CompareAndSwap",
+    "Swap",
+    "String",
+    "Error",
+    "Len",
 ];
 
 #[derive(Default)]
 pub struct OwnershipMemo {
     events: HashMap<DeclId, Rc<Vec<Event>>>,
-    param_escapes: HashMap<(usize, usize, usize), bool>,
-    returns_fresh: HashMap<(usize, usize), bool>,
-    spawns: HashMap<(usize, usize), bool>,
+    // Keyed by depth too: a result cut short by the depth limit is not the
+    // same fact as one computed in full, and must not depend on query order.
+    param_escapes: HashMap<(usize, usize, usize, usize), bool>,
+    returns_fresh: HashMap<(usize, usize, usize), bool>,
+    spawns: HashMap<(usize, usize, usize), bool>,
 }
 
 /// Methods that start code running concurrently: `wg.Go`, errgroup's
@@ -99,7 +118,11 @@ const SPAWNING_METHODS: &[&str] = &[
 
 /// The variable and steps that a map expression is reached through:
 /// `s.a.m` -> (`s`, [a, m]); `out[k]` -> (`out`, [index]).
-pub fn access_path<'a>(pkg: &Package<'a>, file: usize, expr: Node<'a>) -> Option<(Node<'a>, Vec<Step>)> {
+pub fn access_path<'a>(
+    pkg: &Package<'a>,
+    file: usize,
+    expr: Node<'a>,
+) -> Option<(Node<'a>, Vec<Step>)> {
     let mut steps = Vec::new();
     let mut node = expr;
     loop {
@@ -110,7 +133,8 @@ pub fn access_path<'a>(pkg: &Package<'a>, file: usize, expr: Node<'a>) -> Option
             }
             "selector_expression" => {
                 steps.push(Step::Field(
-                    pkg.text(file, node.child_by_field_name("field")?).to_string(),
+                    pkg.text(file, node.child_by_field_name("field")?)
+                        .to_string(),
                 ));
                 node = node.child_by_field_name("operand")?;
             }
@@ -289,11 +313,10 @@ impl<'a> Package<'a> {
         let Some((cfile, decl, _)) = self.static_callee_of(file, call) else {
             return false;
         };
-        let key = (cfile, decl.start_byte());
+        let key = (cfile, decl.start_byte(), depth);
         if let Some(&known) = self.ownership.borrow().spawns.get(&key) {
             return known;
         }
-        self.ownership.borrow_mut().spawns.insert(key, false);
         let mut found = false;
         if let Some(body) = decl.child_by_field_name("body") {
             walk(body, |n| {
@@ -418,15 +441,13 @@ impl<'a> Package<'a> {
     /// Whether every `return` of package function `decl` hands back a fresh
     /// value (first result): `NewT()` returning `&T{...}` it has not shared.
     pub fn returns_fresh(&self, file: usize, decl: Node<'a>, depth: usize) -> bool {
-        let key = (file, decl.start_byte());
-        if let Some(&known) = self.ownership.borrow().returns_fresh.get(&key) {
-            return known;
-        }
         if depth > MAX_DEPTH {
             return false;
         }
-        // Against recursion: assume not while computing.
-        self.ownership.borrow_mut().returns_fresh.insert(key, false);
+        let key = (file, decl.start_byte(), depth);
+        if let Some(&known) = self.ownership.borrow().returns_fresh.get(&key) {
+            return known;
+        }
         let Some(body) = decl.child_by_field_name("body") else {
             return false;
         };
@@ -440,16 +461,17 @@ impl<'a> Package<'a> {
         let fresh = !returns.is_empty()
             && returns.iter().all(|ret| {
                 match ret.named_child(0).and_then(|list| list.named_child(0)) {
-                    Some(value) if value.kind() == "identifier" => match self.resolve(file, value)
-                    {
-                        Resolved::Local(b) => self.binding_private(b, &[], *ret, depth + 1),
-                        _ => false,
-                    },
+                    Some(value) if value.kind() == "identifier" => {
+                        match self.resolve(file, value) {
+                            Resolved::Local(b) => self.binding_private(b, &[], *ret, depth + 1),
+                            _ => false,
+                        }
+                    }
                     Some(value) => self.is_fresh(file, value, depth + 1),
                     // A bare return of a named result.
-                    None => self.named_result(file, decl).is_some_and(|b| {
-                        self.binding_private(b, &[], *ret, depth + 1)
-                    }),
+                    None => self
+                        .named_result(file, decl)
+                        .is_some_and(|b| self.binding_private(b, &[], *ret, depth + 1)),
                 }
             });
         self.ownership.borrow_mut().returns_fresh.insert(key, fresh);
@@ -486,18 +508,23 @@ impl<'a> Package<'a> {
                     if key_text == Some(name.as_str()) {
                         return element
                             .named_child(1)
-                            .and_then(|v| if v.kind() == "literal_element" { v.named_child(0) } else { Some(v) })
+                            .and_then(|v| {
+                                if v.kind() == "literal_element" {
+                                    v.named_child(0)
+                                } else {
+                                    Some(v)
+                                }
+                            })
                             .is_some_and(|v| self.is_fresh(file, v, MAX_DEPTH));
                     }
                 }
                 // Positional fields: which one is which is not known here.
-                "literal_element" => {
-                    if element
-                        .named_child(0)
-                        .is_some_and(|v| !self.is_fresh(file, v, MAX_DEPTH) && !is_scalar_literal(v))
-                    {
-                        return false;
-                    }
+                "literal_element"
+                    if element.named_child(0).is_some_and(|v| {
+                        !self.is_fresh(file, v, MAX_DEPTH) && !is_scalar_literal(v)
+                    }) =>
+                {
+                    return false;
                 }
                 _ => {}
             }
@@ -508,15 +535,20 @@ impl<'a> Package<'a> {
     /// Whether parameter `index` (or the receiver, `None`) of function `decl`
     /// can be kept by it: stored, sent, captured by a goroutine or callback,
     /// returned, or passed on to code that keeps it.
-    pub fn param_escapes(&self, file: usize, decl: Node<'a>, index: Option<usize>, depth: usize) -> bool {
-        let key = (file, decl.start_byte(), index.unwrap_or(usize::MAX));
-        if let Some(&known) = self.ownership.borrow().param_escapes.get(&key) {
-            return known;
-        }
+    pub fn param_escapes(
+        &self,
+        file: usize,
+        decl: Node<'a>,
+        index: Option<usize>,
+        depth: usize,
+    ) -> bool {
         if depth > MAX_DEPTH {
             return true;
         }
-        self.ownership.borrow_mut().param_escapes.insert(key, true);
+        let key = (file, decl.start_byte(), index.unwrap_or(usize::MAX), depth);
+        if let Some(&known) = self.ownership.borrow().param_escapes.get(&key) {
+            return known;
+        }
         let escapes = match self.param_binding(file, decl, index) {
             Some(b) => self
                 .events_uncached(b, decl, true, depth + 1)
@@ -525,24 +557,42 @@ impl<'a> Package<'a> {
             // An unnamed parameter is never used; a missing one is unknown.
             None => !self.param_unnamed(decl, index),
         };
-        self.ownership.borrow_mut().param_escapes.insert(key, escapes);
+        self.ownership
+            .borrow_mut()
+            .param_escapes
+            .insert(key, escapes);
         escapes
     }
 
     fn param_unnamed(&self, decl: Node<'a>, index: Option<usize>) -> bool {
-        let field = if index.is_none() { "receiver" } else { "parameters" };
+        let field = if index.is_none() {
+            "receiver"
+        } else {
+            "parameters"
+        };
         let Some(list) = decl.child_by_field_name(field) else {
             return false;
         };
         let mut cursor = list.walk();
         let decls: Vec<Node<'a>> = list.named_children(&mut cursor).collect();
-        let all_unnamed = decls.iter().all(|d| d.child_by_field_name("name").is_none());
+        let all_unnamed = decls
+            .iter()
+            .all(|d| d.child_by_field_name("name").is_none());
         all_unnamed && index.is_none_or(|i| i < decls.len())
     }
 
     /// The binding of parameter `index` (or the receiver) of `decl`.
-    fn param_binding(&self, file: usize, decl: Node<'a>, index: Option<usize>) -> Option<Binding<'a>> {
-        let field = if index.is_none() { "receiver" } else { "parameters" };
+    fn param_binding(
+        &self,
+        file: usize,
+        decl: Node<'a>,
+        index: Option<usize>,
+    ) -> Option<Binding<'a>> {
+        let field = if index.is_none() {
+            "receiver"
+        } else {
+            "parameters"
+        };
         let list = decl.child_by_field_name(field)?;
         let mut position = 0;
         let mut cursor = list.walk();
@@ -574,12 +624,21 @@ impl<'a> Package<'a> {
             return e.clone();
         }
         let events = Rc::new(self.events_uncached(b, func, returns_escape, 0));
-        self.ownership.borrow_mut().events.insert(id, events.clone());
+        self.ownership
+            .borrow_mut()
+            .events
+            .insert(id, events.clone());
         events
     }
 
     /// What each use of variable `b` in `func` does to the objects it reaches.
-    fn events_uncached(&self, b: Binding<'a>, func: Node<'a>, returns_escape: bool, depth: usize) -> Vec<Event> {
+    fn events_uncached(
+        &self,
+        b: Binding<'a>,
+        func: Node<'a>,
+        returns_escape: bool,
+        depth: usize,
+    ) -> Vec<Event> {
         let file = b.file;
         let name = self.text(file, b.name);
         let id = b.id();
@@ -599,7 +658,9 @@ impl<'a> Package<'a> {
             // by a `go` statement: shared from there on.
             let mut captured = None;
             for n in ancestors(ident).take_while(|n| n.id() != func.id()) {
-                if n.kind() == "go_statement" || n.kind() == "func_literal" && !called_on_the_spot(n) {
+                if n.kind() == "go_statement"
+                    || n.kind() == "func_literal" && !called_on_the_spot(n)
+                {
                     captured = Some(n);
                 }
             }
@@ -617,20 +678,28 @@ impl<'a> Package<'a> {
     }
 
     /// The event of one use of a variable, from the expression around it.
-    fn use_event(&self, file: usize, ident: Node<'a>, returns_escape: bool, depth: usize) -> Option<Event> {
+    fn use_event(
+        &self,
+        file: usize,
+        ident: Node<'a>,
+        returns_escape: bool,
+        depth: usize,
+    ) -> Option<Event> {
         let at = ident.start_byte();
         let mut path = Vec::new();
         let mut expr = ident;
         // Climb to the whole expression that names an object through the variable.
-        loop {
-            let Some(parent) = expr.parent() else { break };
+        while let Some(parent) = expr.parent() {
             match parent.kind() {
                 "selector_expression"
-                    if parent.child_by_field_name("operand").is_some_and(|o| o.id() == expr.id()) =>
+                    if parent
+                        .child_by_field_name("operand")
+                        .is_some_and(|o| o.id() == expr.id()) =>
                 {
                     let method_call = parent.parent().is_some_and(|c| {
                         c.kind() == "call_expression"
-                            && c.child_by_field_name("function").is_some_and(|f| f.id() == parent.id())
+                            && c.child_by_field_name("function")
+                                .is_some_and(|f| f.id() == parent.id())
                     });
                     if method_call {
                         return self.method_call_event(file, parent, &path, at, depth);
@@ -640,7 +709,9 @@ impl<'a> Package<'a> {
                     expr = parent;
                 }
                 "index_expression"
-                    if parent.child_by_field_name("operand").is_some_and(|o| o.id() == expr.id()) =>
+                    if parent
+                        .child_by_field_name("operand")
+                        .is_some_and(|o| o.id() == expr.id()) =>
                 {
                     path.push(Step::Index);
                     expr = parent;
@@ -691,11 +762,9 @@ impl<'a> Package<'a> {
                             return None;
                         }
                         // Stored in a package variable: every goroutine can reach it.
-                        let global = target
-                            .and_then(|t| access_path(self, file, t))
-                            .is_some_and(|(root, _)| {
-                                matches!(self.resolve(file, root), Resolved::PackageVar(_))
-                            });
+                        let global = target.and_then(|t| access_path(self, file, t)).is_some_and(
+                            |(root, _)| matches!(self.resolve(file, root), Resolved::PackageVar(_)),
+                        );
                         Some(Event::Escape {
                             at,
                             path,
@@ -714,10 +783,18 @@ impl<'a> Package<'a> {
                 path,
                 strong: true,
             }),
-            "binary_expression" | "inc_statement" | "dec_statement" | "if_statement"
-            | "for_statement" | "expression_statement" | "expression_switch_statement"
-            | "range_clause" | "slice_expression" | "type_assertion_expression"
-            | "type_switch_statement" | "expression_case" => None,
+            "binary_expression"
+            | "inc_statement"
+            | "dec_statement"
+            | "if_statement"
+            | "for_statement"
+            | "expression_statement"
+            | "expression_switch_statement"
+            | "range_clause"
+            | "slice_expression"
+            | "type_assertion_expression"
+            | "type_switch_statement"
+            | "expression_case" => None,
             "index_expression" => None, // used as an index: `y[x.id]`
             "unary_expression" => None, // `!x.ok`, `-x.n`, `<-x.ch`
             "selector_expression" => None,
@@ -851,11 +928,7 @@ impl<'a> Package<'a> {
                     && NON_RETAINING.contains(&self.text(file, operand));
                 let test_helper = operand.kind() == "identifier"
                     && matches!(self.text(file, operand), "t" | "b" | "tb" | "f");
-                if package || test_helper {
-                    None
-                } else {
-                    escape
-                }
+                if package || test_helper { None } else { escape }
             }
             _ => escape,
         }

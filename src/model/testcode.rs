@@ -43,9 +43,10 @@ impl<'a> Package<'a> {
         if self.is_test_entry(file, decl) {
             return !calls_parallel(self, file, decl);
         }
-        let exported = decl
-            .child_by_field_name("name")
-            .is_none_or(|n| self.text(file, n).starts_with(|c: char| c.is_ascii_uppercase()));
+        let exported = decl.child_by_field_name("name").is_none_or(|n| {
+            self.text(file, n)
+                .starts_with(|c: char| c.is_ascii_uppercase())
+        });
         if exported && !self.is_test_file(file)
             || depth >= MAX_DEPTH
             || self
@@ -107,8 +108,7 @@ impl<'a> Package<'a> {
                     }
                 }
                 "unary_expression"
-                    if n
-                        .child_by_field_name("operator")
+                    if n.child_by_field_name("operator")
                         .is_some_and(|o| self.text(file, o) == "<-")
                         && n.end_byte() <= until =>
                 {

@@ -152,7 +152,11 @@ impl<'a> Package<'a> {
         let text = self.text(file, expr);
         let key = (file, func.start_byte(), text.to_string());
         if let Some(&known) = self.shown_as_map.borrow().get(&key) {
-            return if known { Ty::Map(Box::new(Ty::Unknown)) } else { Ty::Unknown };
+            return if known {
+                Ty::Map(Box::new(Ty::Unknown))
+            } else {
+                Ty::Unknown
+            };
         }
         // Against cycles: not shown while looking.
         self.shown_as_map.borrow_mut().insert(key.clone(), false);
@@ -168,7 +172,11 @@ impl<'a> Package<'a> {
             !shown
         });
         self.shown_as_map.borrow_mut().insert(key, shown);
-        if shown { Ty::Map(Box::new(Ty::Unknown)) } else { Ty::Unknown }
+        if shown {
+            Ty::Map(Box::new(Ty::Unknown))
+        } else {
+            Ty::Unknown
+        }
     }
 
     /// `make(map[K]V)`, `make(M)` or `M{}` for a map type `M` of the package, `map[K]V{...}`.
@@ -196,9 +204,10 @@ impl<'a> Package<'a> {
             // `delete(e, k)`: only maps.
             "argument_list" => {
                 parent.named_child(0).is_some_and(|a| a.id() == e.id())
-                    && parent.parent().and_then(|c| c.child_by_field_name("function")).is_some_and(
-                        |f| self.text(file, f) == "delete",
-                    )
+                    && parent
+                        .parent()
+                        .and_then(|c| c.child_by_field_name("function"))
+                        .is_some_and(|f| self.text(file, f) == "delete")
             }
             "index_expression" => {
                 let operand = parent.child_by_field_name("operand");
@@ -207,7 +216,10 @@ impl<'a> Package<'a> {
                 }
                 // `e["name"]`: a string key.
                 let string_key = parent.child_by_field_name("index").is_some_and(|i| {
-                    matches!(i.kind(), "interpreted_string_literal" | "raw_string_literal")
+                    matches!(
+                        i.kind(),
+                        "interpreted_string_literal" | "raw_string_literal"
+                    )
                 });
                 // `v, ok := e[k]`: the comma-ok form.
                 let comma_ok = parent
@@ -215,10 +227,12 @@ impl<'a> Package<'a> {
                     .filter(|l| l.kind() == "expression_list" && l.named_child_count() == 1)
                     .and_then(|l| l.parent())
                     .is_some_and(|stmt| {
-                        matches!(stmt.kind(), "short_var_declaration" | "assignment_statement")
-                            && stmt
-                                .child_by_field_name("left")
-                                .is_some_and(|left| left.named_child_count() == 2)
+                        matches!(
+                            stmt.kind(),
+                            "short_var_declaration" | "assignment_statement"
+                        ) && stmt
+                            .child_by_field_name("left")
+                            .is_some_and(|left| left.named_child_count() == 2)
                             && stmt
                                 .child_by_field_name("right")
                                 .is_some_and(|r| super::contains(r, parent))
@@ -231,7 +245,9 @@ impl<'a> Package<'a> {
                     return false;
                 };
                 if stmt.kind() != "assignment_statement"
-                    || stmt.child_by_field_name("left").is_none_or(|l| l.id() != parent.id())
+                    || stmt
+                        .child_by_field_name("left")
+                        .is_none_or(|l| l.id() != parent.id())
                     || parent.named_child_count() != 1
                 {
                     return false;

@@ -82,10 +82,19 @@ fn guarded_example<'g, 'a>(
     a: &GuardedAccess<'a>,
     lock: &LockName,
 ) -> Option<&'g GuardedAccess<'a>> {
-    guards
-        .accesses
+    let holds = |g: &&GuardedAccess<'a>, taken_here: bool| {
+        g.key == a.key
+            && !g.setup
+            && g.locks
+                .iter()
+                .any(|(l, _, call)| l == lock && (call.is_some() || !taken_here))
+    };
+    // Prefer one that takes the lock itself, to show where.
+    let accesses = &guards.accesses;
+    accesses
         .iter()
-        .find(|g| g.key == a.key && !g.setup && g.locks.iter().any(|(l, _, _)| l == lock))
+        .find(|g| holds(g, true))
+        .or_else(|| accesses.iter().find(|g| holds(g, false)))
 }
 
 fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
@@ -168,7 +177,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         };
         let example_base = example.base.map(|b| pkg.text(example.file, b));
         let mut labels = Vec::new();
-        if let Some((_, _, call)) = example.locks.iter().find(|(l, _, _)| l == lock) {
+        if let Some((_, _, Some(call))) = example.locks.iter().find(|(l, _, _)| l == lock) {
             labels.push(Label {
                 span: pkg.files[example.file].node_span(*call),
                 message: format!("`{}` is taken here", lock.display(example_base)),

@@ -1,0 +1,635 @@
+//! The locks a function runs with because its callers hold them: the locks
+//! every call site in the package holds (intersected over the call sites,
+//! named as the callee names them), including function literals that a
+//! package function calls while it holds a lock (`withLock(func() { ... })`)
+//! and local closures called under a lock. Call sites on values that the
+//! caller made and has not shared (constructors) do not break the
+//! intersection. Functions named `...Locked`, or documented as running with a
+//! lock held, run with it by their own statement.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::callgraph::{CallSite, FuncKey, func_key};
+use super::locks::LockMode;
+use super::scope::{BindKind, ParamRole, Resolved};
+use super::{Package, ancestors, enclosing_function, walk};
+
+/// How many callers up the locks are followed.
+const MAX_DEPTH: usize = 4;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntryLocks {
+    /// Named `...Locked`, or documented as running with a lock held or
+    /// never concurrently: the function says which lock, in words.
+    pub documented: bool,
+    /// Every call site holds some lock.
+    pub any: bool,
+    /// Every call site holds some write lock (`Lock`, not only `RLock`).
+    pub write: bool,
+    /// The locks every call site holds, named as this function names them
+    /// (`s.mu` for its receiver `s`, `mu` for a package variable).
+    pub named: Vec<(String, LockMode)>,
+}
+
+impl EntryLocks {
+    /// Some lock is held on entry, by the callers or by the function's own statement.
+    pub fn held(&self) -> bool {
+        self.documented || self.any
+    }
+
+    pub fn write_held(&self) -> bool {
+        self.documented || self.write
+    }
+}
+
+#[derive(Default)]
+pub struct EntryLockMemo {
+    /// By function and depth: the answer is a function of both, whatever
+    /// order the questions come in.
+    entry: HashMap<(FuncKey, usize), EntryLocks>,
+}
+
+/// A doc comment that says the caller must hold a lock, or that the function
+/// must not run concurrently with others ("must not be called concurrent with
+/// any Import/Export method").
+pub fn says_lock_held(doc: &str) -> bool {
+    let doc = doc.to_lowercase();
+    if [
+        "must not be called concurrent",
+        "not be called concurrently",
+        "not safe for concurrent",
+        "must not run concurrently",
+    ]
+    .iter()
+    .any(|p| doc.contains(p))
+    {
+        return true;
+    }
+    let names_lock = doc.contains("lock") || doc.contains("mutex") || doc.contains("mu ");
+    [
+        "must be held",
+        "must hold",
+        "must be locked",
+        "lock held",
+        "locked by the caller",
+        "caller holds",
+        "caller must hold",
+        "with the lock held",
+        "while holding",
+        "should be guarded",
+        "should be held",
+        "is held",
+    ]
+    .iter()
+    .any(|p| doc.contains(p))
+        || doc.contains(" held") && names_lock
+        || doc.contains("assumes") && (doc.contains("locked") || doc.contains("held"))
+        || doc.contains("requires") && names_lock
+        || doc.contains("called with") && (doc.contains("locked") || doc.contains("held"))
+}
+
+impl<'a> Package<'a> {
+    /// The doc comment of a declaration as plain words: `//` and `/* */`
+    /// markers dropped, lines joined.
+    pub fn doc_comment(&self, file: usize, decl: Node<'a>) -> String {
+        let mut lines = Vec::new();
+        let mut prev = decl.prev_named_sibling();
+        while let Some(c) = prev.filter(|c| c.kind() == "comment") {
+            let text = self.text(file, c);
+            let text = text
+                .strip_prefix("//")
+                .or_else(|| text.strip_prefix("/*"))
+                .unwrap_or(text);
+            lines.push(text.strip_suffix("*/").unwrap_or(text).to_string());
+            prev = c.prev_named_sibling();
+        }
+        lines.reverse();
+        lines
+            .join(" ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Whether a declaration says it runs with its caller's lock: named
+    /// `...Locked` or `..._locked`, or documented so.
+    pub fn documented_lock_held(&self, file: usize, decl: Node<'a>) -> bool {
+        if !matches!(decl.kind(), "function_declaration" | "method_declaration") {
+            return false;
+        }
+        let name = decl
+            .child_by_field_name("name")
+            .map_or("", |n| self.text(file, n));
+        name.ends_with("Locked")
+            || name.ends_with("_locked")
+            || says_lock_held(&self.doc_comment(file, decl))
+    }
+
+    /// The locks `func` (a declaration or function literal) runs with, held by its callers.
+    pub fn entry_locks(&self, file: usize, func: Node<'a>) -> EntryLocks {
+        self.entry_locks_at(file, func, 0)
+    }
+
+    fn entry_locks_at(&self, file: usize, func: Node<'a>, depth: usize) -> EntryLocks {
+        // Past the depth limit nothing is known to be held.
+        if depth > MAX_DEPTH {
+            return EntryLocks::default();
+        }
+        let key = (func_key(file, func), depth);
+        if let Some(known) = self.entry_lock_memo.borrow().entry.get(&key) {
+            return known.clone();
+        }
+        let locks = self.compute_entry_locks(file, func, depth);
+        self.entry_lock_memo
+            .borrow_mut()
+            .entry
+            .insert(key, locks.clone());
+        locks
+    }
+
+    fn compute_entry_locks(&self, file: usize, func: Node<'a>, depth: usize) -> EntryLocks {
+        if self.documented_lock_held(file, func) {
+            return EntryLocks {
+                documented: true,
+                any: true,
+                write: true,
+                named: Vec::new(),
+            };
+        }
+        if func.kind() == "func_literal" && !self.literal_only_called(file, func) {
+            return EntryLocks::default();
+        }
+        if self
+            .call_graph()
+            .used_as_value
+            .contains(&func_key(file, func))
+        {
+            return EntryLocks::default();
+        }
+        let all = self.call_sites(file, func);
+        // Tests that call internals directly run alone: they count only when nothing else calls.
+        let outside_tests: Vec<&CallSite<'a>> =
+            all.iter().filter(|s| !self.is_test_file(s.file)).collect();
+        let sites: Vec<&CallSite<'a>> = if outside_tests.is_empty() {
+            all.iter().collect()
+        } else {
+            outside_tests
+        };
+        // A constructor calling it on a value nobody else has yet holds no lock,
+        // and needs none. A recursive call holds what the outer call held.
+        let sites: Vec<&CallSite<'a>> = sites
+            .into_iter()
+            .filter(|s| {
+                let constructor = s
+                    .receiver
+                    .is_some_and(|r| self.is_private(s.file, r, s.call));
+                let recursive =
+                    s.file == file && self.static_lock_scope(s.file, s.call).id() == func.id();
+                !constructor && !recursive
+            })
+            .collect();
+        let Some((first, rest)) = sites.split_first() else {
+            return EntryLocks::default();
+        };
+        let mut locks = self.held_at_site(first, file, func, depth);
+        for site in rest {
+            if !locks.any && locks.named.is_empty() {
+                break;
+            }
+            let other = self.held_at_site(site, file, func, depth);
+            locks.any &= other.any;
+            locks.write &= other.write;
+            locks.named.retain(|l| other.named.contains(l));
+        }
+        locks
+    }
+
+    /// Whether a function literal bound to a local variable is only ever
+    /// called (not passed on or started as a goroutine), or is passed to a
+    /// package function that calls it.
+    fn literal_only_called(&self, file: usize, lit: Node<'a>) -> bool {
+        let Some(parent) = lit.parent() else {
+            return false;
+        };
+        if parent.kind() == "argument_list" {
+            // Passed to a function: its call sites say where it runs.
+            return !self.call_sites(file, lit).is_empty();
+        }
+        // `check := func() { ... }`: every use of `check` is a call.
+        let Some(decl) =
+            ancestors(lit).find(|n| matches!(n.kind(), "short_var_declaration" | "var_spec"))
+        else {
+            return false;
+        };
+        let Some(name) = decl
+            .child_by_field_name("left")
+            .and_then(|l| l.named_child(0))
+            .or_else(|| decl.child_by_field_name("name"))
+        else {
+            return false;
+        };
+        let Some(scope) = enclosing_function(decl) else {
+            return false;
+        };
+        let text = self.text(file, name);
+        let mut only_called = true;
+        walk(scope, |n| {
+            if !only_called {
+                return false;
+            }
+            if n.kind() == "identifier" && n.id() != name.id() && self.text(file, n) == text {
+                let call = n.parent().filter(|c| {
+                    c.kind() == "call_expression"
+                        && c.child_by_field_name("function")
+                            .is_some_and(|f| f.id() == n.id())
+                });
+                let same =
+                    matches!(self.resolve(file, n), Resolved::Local(b) if b.name.id() == name.id());
+                if same
+                    && call.is_none_or(|c| c.parent().is_some_and(|g| g.kind() == "go_statement"))
+                {
+                    only_called = false;
+                }
+            }
+            true
+        });
+        only_called
+    }
+
+    /// The locks held at one call site, named as the callee names them.
+    fn held_at_site(
+        &self,
+        site: &CallSite<'a>,
+        callee_file: usize,
+        callee: Node<'a>,
+        depth: usize,
+    ) -> EntryLocks {
+        // `go f()` runs f in a new goroutine: no lock of the starter is held there.
+        if site
+            .call
+            .parent()
+            .is_some_and(|p| p.kind() == "go_statement")
+        {
+            return EntryLocks::default();
+        }
+        let scope = self.static_lock_scope(site.file, site.call);
+        let local = self.locks_at(site.file, site.call, scope);
+        let outer = self.entry_locks_at(site.file, scope, depth + 1);
+        let mut held: Vec<(String, LockMode)> = local
+            .held
+            .iter()
+            .map(|l| (l.receiver.clone(), l.mode))
+            .collect();
+        held.extend(outer.named.iter().cloned());
+        let any = !held.is_empty() || outer.held();
+        let write = held.iter().any(|(_, m)| *m == LockMode::Write) || outer.write_held();
+        let mut named: Vec<(String, LockMode)> = held
+            .into_iter()
+            .filter_map(|(lock, mode)| {
+                self.translate_lock(site, callee_file, callee, &lock)
+                    .map(|l| (l, mode))
+            })
+            .collect();
+        named.sort();
+        named.dedup();
+        EntryLocks {
+            documented: false,
+            any,
+            write,
+            named,
+        }
+    }
+
+    /// The function whose lock state counts at `node`: its function, or for a
+    /// function literal that runs on the spot or as a callback (not a
+    /// goroutine or a task), the function around it.
+    pub fn static_lock_scope(&self, file: usize, node: Node<'a>) -> Node<'a> {
+        let mut func = enclosing_function(node).unwrap_or(node);
+        while func.kind() == "func_literal" && !self.is_spawned_literal(file, func) {
+            // A literal with call sites of its own runs where they are.
+            if !self.call_sites(file, func).is_empty() {
+                break;
+            }
+            match enclosing_function(func) {
+                Some(outer) => func = outer,
+                None => break,
+            }
+        }
+        func
+    }
+
+    /// A function literal that runs concurrently with the code around it:
+    /// `go func() { ... }()`, or a task handed to `g.Go`, `time.AfterFunc`,
+    /// an HTTP mux, or a subtest.
+    pub fn is_spawned_literal(&self, file: usize, lit: Node<'a>) -> bool {
+        let Some(parent) = lit.parent() else {
+            return false;
+        };
+        if parent.kind() == "call_expression" {
+            return parent.parent().is_some_and(|g| g.kind() == "go_statement");
+        }
+        if parent.kind() != "argument_list" {
+            return false;
+        }
+        parent
+            .parent()
+            .and_then(|call| call.child_by_field_name("function"))
+            .is_some_and(|f| {
+                let f = self.text(file, f);
+                [
+                    ".Go",
+                    ".TryGo",
+                    "AfterFunc",
+                    "HandleFunc",
+                    "HandlerFunc",
+                    ".Run",
+                ]
+                .iter()
+                .any(|s| f.ends_with(s))
+            })
+    }
+
+    /// A lock held at a call site (`x.mu` in the caller), named as the
+    /// callee names it (`s.mu` for its receiver `s`), when it can be named there.
+    fn translate_lock(
+        &self,
+        site: &CallSite<'a>,
+        callee_file: usize,
+        callee: Node<'a>,
+        lock: &str,
+    ) -> Option<String> {
+        let root = lock.split('.').next().unwrap_or(lock);
+        // A package-level mutex is the same everywhere.
+        if self.vars.contains_key(root) {
+            return Some(lock.to_string());
+        }
+        if callee.kind() == "func_literal" {
+            // A local closure called under a lock of its own function sees the same names.
+            let Some(outer) = site.outer else {
+                return Some(lock.to_string());
+            };
+            // The literal sees the variables around it: a lock of the package
+            // function that calls it is named through the arguments of the
+            // call that passed the literal (`withLock(&s.mu, func() { ... })`).
+            let literal_file = callee_file;
+            let (params, _) = self.param_names(site.file, site.caller);
+            let args = call_args(outer);
+            for (i, p) in params.iter().enumerate() {
+                if let Some(rest) = strip_root(lock, p) {
+                    let arg = args.get(i)?;
+                    return Some(format!("{}{rest}", plain(self.text(literal_file, *arg))));
+                }
+            }
+            return None;
+        }
+        let (params, receiver) = self.param_names(callee_file, callee);
+        if let (Some(recv_name), Some(recv)) = (receiver, site.receiver) {
+            if let Some(rest) = strip_root(lock, plain(self.text(site.file, recv))) {
+                return Some(format!("{recv_name}{rest}"));
+            }
+        }
+        for (i, p) in params.iter().enumerate() {
+            if let Some(arg) = site.args.get(i) {
+                if let Some(rest) = strip_root(lock, plain(self.text(site.file, *arg))) {
+                    return Some(format!("{p}{rest}"));
+                }
+            }
+        }
+        None
+    }
+
+    /// The names of a function's parameters, in order, and of its receiver.
+    fn param_names(&self, file: usize, func: Node<'a>) -> (Vec<String>, Option<String>) {
+        let mut params = Vec::new();
+        if let Some(list) = func.child_by_field_name("parameters") {
+            let mut cursor = list.walk();
+            for p in list.named_children(&mut cursor) {
+                let mut c = p.walk();
+                let names: Vec<Node<'a>> = p.children_by_field_name("name", &mut c).collect();
+                if names.is_empty() {
+                    params.push(String::new());
+                }
+                params.extend(names.iter().map(|n| self.text(file, *n).to_string()));
+            }
+        }
+        let receiver = func
+            .child_by_field_name("receiver")
+            .and_then(|r| r.named_child(0))
+            .and_then(|p| p.child_by_field_name("name"))
+            .map(|n| self.text(file, n).to_string());
+        (params, receiver)
+    }
+
+    /// The locks held at `node` in `scope` (a function that contains it, as
+    /// `static_lock_scope` gives), its own and its callers', named as `scope`
+    /// names them; and whether the callers hold some lock (or the function
+    /// says they do) that may not be among the names. A function that takes a
+    /// lock only when a `bool` parameter says so (`if doLock { s.mu.Lock() }`)
+    /// is followed for each call site with the argument passed there.
+    pub fn locks_with_callers(
+        &self,
+        file: usize,
+        node: Node<'a>,
+        scope: Node<'a>,
+    ) -> (Vec<(String, LockMode)>, bool) {
+        let entry = self.entry_locks(file, scope);
+        let own = |cond: super::locks::Conditions<'_, 'a>| -> Vec<(String, LockMode)> {
+            self.locks_at_with(file, node, scope, cond)
+                .held
+                .into_iter()
+                .map(|l| (l.receiver, l.mode))
+                .collect()
+        };
+        if !entry.documented && self.has_conditional_lock(file, scope) {
+            let sites = self.call_sites(file, scope);
+            if !sites.is_empty()
+                && !self
+                    .call_graph()
+                    .used_as_value
+                    .contains(&func_key(file, scope))
+            {
+                let mut result: Option<Vec<(String, LockMode)>> = None;
+                let mut any_held = true;
+                for site in sites {
+                    let cond =
+                        |c: Node<'a>| self.known_condition(file, scope, &site.args, site.file, c);
+                    // A call whose arguments rule out the branch `node` is in does not reach it.
+                    if !reachable(node, scope, &cond) {
+                        continue;
+                    }
+                    let mut held = own(&cond);
+                    let callers = self.held_at_site(site, file, scope, 0);
+                    any_held &= !held.is_empty() || callers.held();
+                    held.extend(callers.named);
+                    result = Some(match result {
+                        None => held,
+                        Some(prev) => prev.into_iter().filter(|l| held.contains(l)).collect(),
+                    });
+                }
+                return (result.unwrap_or_default(), any_held);
+            }
+        }
+        let mut held = own(&|_| None);
+        held.extend(entry.named.iter().cloned());
+        (held, entry.held())
+    }
+
+    /// Whether `func` takes a lock under `if p` or `if !p`, for a parameter `p`.
+    fn has_conditional_lock(&self, file: usize, func: Node<'a>) -> bool {
+        let Some(body) = func.child_by_field_name("body") else {
+            return false;
+        };
+        let mut found = false;
+        walk(body, |n| {
+            if found || n.kind() == "func_literal" {
+                return false;
+            }
+            if n.kind() == "if_statement" {
+                let on_param = n.child_by_field_name("condition").is_some_and(|c| {
+                    let ident = if c.kind() == "unary_expression" {
+                        c.child_by_field_name("operand")
+                    } else {
+                        Some(c)
+                    };
+                    ident.is_some_and(|i| {
+                        i.kind() == "identifier"
+                            && matches!(self.resolve(file, i), Resolved::Local(b)
+                                if matches!(b.kind, BindKind::Param { func: f, .. } if f.id() == func.id()))
+                    })
+                });
+                if on_param {
+                    walk(n, |m| {
+                        found |= super::locks::lock_call(self, file, m).is_some();
+                        !found
+                    });
+                }
+            }
+            !found
+        });
+        found
+    }
+
+    /// What is known, on one call path, about `if` conditions in `func`: a
+    /// `bool` parameter (or its negation) whose argument is `true` or `false`.
+    pub fn known_condition(
+        &self,
+        file: usize,
+        func: Node<'a>,
+        args: &[Node<'a>],
+        args_file: usize,
+        cond: Node<'a>,
+    ) -> Option<bool> {
+        if cond.kind() == "binary_expression" {
+            let op = cond
+                .child_by_field_name("operator")
+                .map(|o| self.text(file, o));
+            let (left, right) = (
+                cond.child_by_field_name("left")?,
+                cond.child_by_field_name("right")?,
+            );
+            let l = self.known_condition(file, func, args, args_file, left);
+            let r = self.known_condition(file, func, args, args_file, right);
+            return match op {
+                Some("&&") if l == Some(false) || r == Some(false) => Some(false),
+                Some("&&") if l == Some(true) && r == Some(true) => Some(true),
+                Some("||") if l == Some(true) || r == Some(true) => Some(true),
+                Some("||") if l == Some(false) && r == Some(false) => Some(false),
+                _ => None,
+            };
+        }
+        let (ident, negated) = match cond.kind() {
+            "identifier" => (cond, false),
+            "unary_expression"
+                if cond
+                    .child_by_field_name("operator")
+                    .is_some_and(|o| self.text(file, o) == "!") =>
+            {
+                (cond.child_by_field_name("operand")?, true)
+            }
+            "parenthesized_expression" => {
+                return self.known_condition(file, func, args, args_file, cond.named_child(0)?);
+            }
+            _ => return None,
+        };
+        if ident.kind() != "identifier" {
+            return None;
+        }
+        let Resolved::Local(b) = self.resolve(file, ident) else {
+            return None;
+        };
+        let BindKind::Param {
+            func: f,
+            index,
+            role: ParamRole::Param,
+            ..
+        } = b.kind
+        else {
+            return None;
+        };
+        if f.id() != func.id() {
+            return None;
+        }
+        let value = match self.text(args_file, *args.get(index)?) {
+            "true" => true,
+            "false" => false,
+            _ => return None,
+        };
+        Some(value != negated)
+    }
+}
+
+/// Whether `node` can run in `scope` on a path where `cond` holds: no `if`
+/// around it picks the other branch.
+fn reachable<'a>(node: Node<'a>, scope: Node<'a>, cond: super::locks::Conditions<'_, 'a>) -> bool {
+    let mut child = node;
+    for parent in ancestors(node) {
+        if parent.id() == scope.id() {
+            break;
+        }
+        if parent.kind() == "if_statement" {
+            let known = parent.child_by_field_name("condition").and_then(cond);
+            let in_then = parent
+                .child_by_field_name("consequence")
+                .is_some_and(|b| b.id() == child.id());
+            let in_else = parent
+                .child_by_field_name("alternative")
+                .is_some_and(|b| b.id() == child.id());
+            if in_then && known == Some(false) || in_else && known == Some(true) {
+                return false;
+            }
+        }
+        child = parent;
+    }
+    true
+}
+
+/// `lock` with `root` taken off its front: `s.mu` with root `s` is `.mu`; the
+/// embedded mutex `s` is ``.
+fn strip_root<'s>(lock: &'s str, root: &str) -> Option<&'s str> {
+    if root.is_empty() {
+        return None;
+    }
+    if lock == root {
+        return Some("");
+    }
+    lock.strip_prefix(root).filter(|r| r.starts_with('.'))
+}
+
+/// An argument as the object it names: `&s.mu` and `(s)` are `s.mu` and `s`.
+fn plain(text: &str) -> &str {
+    text.trim()
+        .trim_start_matches('&')
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+}
+
+fn call_args(call: Node<'_>) -> Vec<Node<'_>> {
+    call.child_by_field_name("arguments")
+        .map(|a| {
+            let mut c = a.walk();
+            a.named_children(&mut c).collect()
+        })
+        .unwrap_or_default()
+}
