@@ -42,6 +42,9 @@ pub struct Access<'a> {
     pub locked: bool,
     /// The call in the context's (or starter's) own body that leads to this access.
     pub via: Option<Node<'a>>,
+    /// In a `sync.Once` body: it happens before every return of `Do`, so
+    /// before the reads that follow a `Do` call.
+    pub in_once: bool,
 }
 
 impl Access<'_> {
@@ -267,6 +270,7 @@ impl<'a> Package<'a> {
                         write_locked: frame.write_locked || locks.holds_write_lock() || once,
                         locked: frame.locked || !locks.held.is_empty() || once,
                         via: frame.via,
+                        in_once: once,
                     });
                 });
             }

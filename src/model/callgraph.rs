@@ -1,10 +1,16 @@
-//! Who calls whom inside a package: every call of a package function or
+//! Who calls whom inside a package: the calls of a package function or
 //! method whose callee is evident, the calls that the standard library makes
-//! back into the package (`heap.Push(q, x)` calls `q.Push`), and function
-//! literals that a package function receives and calls (`withLock(func() {
-//! ... })`). Built once per package, on first use.
+//! back into the package (`heap.Push(q, x)` calls `q.Push`), function literals
+//! that a package function receives and calls (`withLock(func() { ... })`),
+//! and local closures (`check := func() { ... }; check()`).
+//!
+//! One walk indexes every call and every other use of a name by that name,
+//! without resolving anything; the call sites of a function are resolved on
+//! first use, from the calls that bear its name.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use tree_sitter::Node;
 
@@ -37,13 +43,18 @@ pub struct CallSite<'a> {
     pub outer: Option<Node<'a>>,
 }
 
+/// Every call and every other use of a name, by name: `f(...)` under `f`,
+/// `x.m(...)` under `m`, `heap.Push(...)` under `heap.Push`.
 #[derive(Default)]
-pub struct CallGraph<'a> {
-    /// The call sites of each function, in source order.
-    pub callers: HashMap<FuncKey, Vec<CallSite<'a>>>,
-    /// Functions and methods used as values (`f := s.m`, `AfterFunc(d, s.m)`):
-    /// they may be called from anywhere, with anything held.
-    pub used_as_value: HashSet<FuncKey>,
+pub struct NameIndex<'a> {
+    calls: HashMap<String, Vec<(usize, Node<'a>)>>,
+    values: HashMap<String, Vec<(usize, Node<'a>)>>,
+}
+
+#[derive(Default)]
+pub struct CallGraphMemo<'a> {
+    sites: HashMap<FuncKey, Rc<[CallSite<'a>]>>,
+    used_as_value: HashMap<FuncKey, bool>,
 }
 
 /// Standard library functions that call methods of their first argument:
@@ -58,171 +69,289 @@ const CALLBACKS: &[(&str, &[&str])] = &[
     ("sort.Stable", &["Len", "Less", "Swap"]),
 ];
 
+fn args_of(call: Node<'_>) -> Vec<Node<'_>> {
+    call.child_by_field_name("arguments")
+        .map(|a| {
+            let mut c = a.walk();
+            a.named_children(&mut c)
+                .filter(|n| n.kind() != "comment")
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl<'a> Package<'a> {
-    /// The package's call graph.
-    pub fn call_graph(&self) -> &CallGraph<'a> {
-        self.call_graph.get_or_init(|| self.build_call_graph())
-    }
-
-    /// The call sites of a function of the package.
-    pub fn call_sites(&self, file: usize, func: Node<'a>) -> &[CallSite<'a>] {
-        self.call_graph()
-            .callers
-            .get(&func_key(file, func))
-            .map_or(&[], Vec::as_slice)
-    }
-
-    fn build_call_graph(&self) -> CallGraph<'a> {
-        let mut graph = CallGraph::default();
-        for (file, source) in self.files.iter().enumerate() {
-            walk(source.tree.root_node(), |n| {
-                match n.kind() {
-                    "call_expression" => self.record_call(file, n, &mut graph),
-                    "identifier" | "selector_expression" => {
-                        self.record_value_use(file, n, &mut graph)
+    fn name_index(&self) -> &NameIndex<'a> {
+        self.name_index.get_or_init(|| {
+            let mut index = NameIndex::default();
+            for (file, source) in self.files.iter().enumerate() {
+                let mut cursor = source.tree.walk();
+                // The function position of the call whose child the cursor is on.
+                loop {
+                    let n = cursor.node();
+                    match n.kind() {
+                        "call_expression" => {
+                            if let Some(f) = n.child_by_field_name("function") {
+                                let name = match f.kind() {
+                                    "identifier" => Some(self.text(file, f)),
+                                    "selector_expression" => {
+                                        let text = self.text(file, f);
+                                        if CALLBACKS.iter().any(|(c, _)| *c == text) {
+                                            Some(text)
+                                        } else {
+                                            f.child_by_field_name("field")
+                                                .map(|m| self.text(file, m))
+                                        }
+                                    }
+                                    _ => None,
+                                };
+                                if let Some(name) = name {
+                                    index
+                                        .calls
+                                        .entry(name.to_string())
+                                        .or_default()
+                                        .push((file, n));
+                                }
+                            }
+                        }
+                        "identifier" | "field_identifier"
+                            if cursor.field_name() != Some("function") =>
+                        {
+                            let name = self.text(file, n);
+                            // Only names of the package's functions and methods matter.
+                            if self.funcs.contains_key(name)
+                                || self.methods_by_name.contains_key(name)
+                            {
+                                let called = n.kind() == "field_identifier"
+                                    && n.parent().is_some_and(|sel| {
+                                        sel.kind() == "selector_expression"
+                                            && sel.parent().is_some_and(|c| {
+                                                c.kind() == "call_expression"
+                                                    && c.child_by_field_name("function")
+                                                        .is_some_and(|f| f.id() == sel.id())
+                                            })
+                                    });
+                                if !called {
+                                    index
+                                        .values
+                                        .entry(name.to_string())
+                                        .or_default()
+                                        .push((file, n));
+                                }
+                            }
+                        }
+                        _ => {}
                     }
-                    _ => {}
-                }
-                true
-            });
-        }
-        graph
-    }
-
-    fn record_call(&self, file: usize, call: Node<'a>, graph: &mut CallGraph<'a>) {
-        let (Some(function), Some(caller)) = (
-            call.child_by_field_name("function"),
-            enclosing_function(call),
-        ) else {
-            return;
-        };
-        let args: Vec<Node<'a>> = call
-            .child_by_field_name("arguments")
-            .map(|a| {
-                let mut c = a.walk();
-                a.named_children(&mut c).collect()
-            })
-            .unwrap_or_default();
-        let text = self.text(file, function);
-        if let Some((_, methods)) = CALLBACKS.iter().find(|(f, _)| *f == text) {
-            let Some(&target) = args.first() else { return };
-            if let Ty::Struct(t) = self.type_of(file, target) {
-                for m in *methods {
-                    if let Some(method) = self.methods.get(&(t.clone(), m.to_string())) {
-                        graph
-                            .callers
-                            .entry(func_key(method.file, method.decl))
-                            .or_default()
-                            .push(CallSite {
-                                file,
-                                call,
-                                caller,
-                                receiver: Some(target),
-                                args: Vec::new(),
-                                outer: None,
-                            });
+                    if cursor.goto_first_child() {
+                        continue;
+                    }
+                    while !cursor.goto_next_sibling() {
+                        if !cursor.goto_parent() {
+                            break;
+                        }
+                    }
+                    if cursor.node().id() == source.tree.root_node().id() {
+                        break;
                     }
                 }
             }
-            return;
+            index
+        })
+    }
+
+    /// The call sites of a function of the package (a declaration, or a
+    /// function literal that is called where it can be seen).
+    pub fn call_sites(&self, file: usize, func: Node<'a>) -> Rc<[CallSite<'a>]> {
+        let key = func_key(file, func);
+        if let Some(sites) = self.call_graph.borrow().sites.get(&key) {
+            return sites.clone();
         }
-        // `check()` where `check := func() { ... }`: a call of a local function literal.
-        if function.kind() == "identifier" {
-            if let Resolved::Local(b) = self.resolve(file, function) {
-                if let Some(lit) = b.value().filter(|v| v.kind() == "func_literal") {
-                    graph
-                        .callers
-                        .entry(func_key(b.file, lit))
-                        .or_default()
-                        .push(CallSite {
-                            file,
+        let sites: Rc<[CallSite<'a>]> = self.find_call_sites(file, func).into();
+        self.call_graph
+            .borrow_mut()
+            .sites
+            .insert(key, sites.clone());
+        sites
+    }
+
+    fn find_call_sites(&self, file: usize, func: Node<'a>) -> Vec<CallSite<'a>> {
+        if func.kind() == "func_literal" {
+            return self.literal_call_sites(file, func);
+        }
+        let Some(name) = func.child_by_field_name("name").map(|n| self.text(file, n)) else {
+            return Vec::new();
+        };
+        let index = self.name_index();
+        let mut sites = Vec::new();
+        for &(cfile, call) in index.calls.get(name).into_iter().flatten() {
+            let Some(caller) = enclosing_function(call) else {
+                continue;
+            };
+            let Some((f, decl, receiver)) = self.static_callee_of(cfile, call) else {
+                continue;
+            };
+            if f == file && decl.id() == func.id() {
+                sites.push(CallSite {
+                    file: cfile,
+                    call,
+                    caller,
+                    receiver,
+                    args: args_of(call),
+                    outer: None,
+                });
+            }
+        }
+        // `heap.Push(q, x)` calls `q.Push`, `q.Len`, `q.Less` and `q.Swap`.
+        if func.kind() == "method_declaration" {
+            for (callback, methods) in CALLBACKS {
+                if !methods.contains(&name) {
+                    continue;
+                }
+                for &(cfile, call) in index.calls.get(*callback).into_iter().flatten() {
+                    let (Some(caller), Some(&target)) =
+                        (enclosing_function(call), args_of(call).first())
+                    else {
+                        continue;
+                    };
+                    let Ty::Struct(t) = self.type_of(cfile, target) else {
+                        continue;
+                    };
+                    let same = self
+                        .methods
+                        .get(&(t, name.to_string()))
+                        .is_some_and(|m| m.file == file && m.decl.id() == func.id());
+                    if same {
+                        sites.push(CallSite {
+                            file: cfile,
                             call,
                             caller,
-                            receiver: None,
-                            args,
+                            receiver: Some(target),
+                            args: Vec::new(),
                             outer: None,
                         });
-                }
-                return;
-            }
-        }
-        let Some((cfile, decl, receiver)) = self.static_callee_of(file, call) else {
-            return;
-        };
-        // Function literals handed to the callee run where it calls that parameter.
-        for (index, arg) in args.iter().enumerate() {
-            if arg.kind() == "func_literal" {
-                for inner in self.param_calls(cfile, decl, index) {
-                    graph
-                        .callers
-                        .entry(func_key(file, *arg))
-                        .or_default()
-                        .push(CallSite {
-                            file: cfile,
-                            call: inner,
-                            caller: decl,
-                            receiver: None,
-                            args: Vec::new(),
-                            outer: Some(call),
-                        });
+                    }
                 }
             }
         }
-        graph
-            .callers
-            .entry(func_key(cfile, decl))
-            .or_default()
-            .push(CallSite {
-                file,
-                call,
-                caller,
-                receiver,
-                args,
-                outer: None,
-            });
+        sites
     }
 
-    /// A reference to a package function or method that is not a call of it.
-    fn record_value_use(&self, file: usize, n: Node<'a>, graph: &mut CallGraph<'a>) {
-        let parent = n.parent();
-        let called = parent.is_some_and(|p| {
-            p.kind() == "call_expression"
-                && p.child_by_field_name("function")
-                    .is_some_and(|f| f.id() == n.id())
-        });
-        if called {
-            return;
-        }
-        let target = match n.kind() {
-            "identifier" => {
-                // Only names that a package function has: cheap test before resolving.
-                if !self.funcs.contains_key(self.text(file, n)) {
-                    return;
-                }
-                // Not the name of the declaration itself.
-                if parent.is_some_and(|p| p.kind() == "function_declaration") {
-                    return;
-                }
-                match self.resolve(file, n) {
-                    Resolved::PackageFunc(f, decl) => Some((f, decl)),
-                    _ => None,
-                }
-            }
-            _ => {
-                let Some(field) = n.child_by_field_name("field") else {
-                    return;
-                };
-                if !self.methods_by_name.contains_key(self.text(file, field)) {
-                    return;
-                }
-                n.child_by_field_name("operand")
-                    .and_then(|o| self.method_of(file, o, field))
-                    .map(|m| (m.file, m.decl))
-            }
+    /// The call sites of a function literal: the calls of the local variable
+    /// it is bound to, or the calls of the parameter of the package function
+    /// it is passed to.
+    fn literal_call_sites(&self, file: usize, lit: Node<'a>) -> Vec<CallSite<'a>> {
+        let Some(parent) = lit.parent() else {
+            return Vec::new();
         };
-        if let Some((f, decl)) = target {
-            graph.used_as_value.insert(func_key(f, decl));
+        if parent.kind() == "argument_list" {
+            let Some(outer) = parent.parent().filter(|c| c.kind() == "call_expression") else {
+                return Vec::new();
+            };
+            let Some(index) = args_of(outer).iter().position(|a| a.id() == lit.id()) else {
+                return Vec::new();
+            };
+            let Some((cfile, decl, _)) = self.static_callee_of(file, outer) else {
+                return Vec::new();
+            };
+            return self
+                .param_calls(cfile, decl, index)
+                .into_iter()
+                .map(|inner| CallSite {
+                    file: cfile,
+                    call: inner,
+                    caller: enclosing_function(inner).unwrap_or(decl),
+                    receiver: None,
+                    args: Vec::new(),
+                    outer: Some(outer),
+                })
+                .collect();
         }
+        // `check := func() { ... }`, then `check()`.
+        let Some(name) = local_name_of(lit) else {
+            return Vec::new();
+        };
+        let index = self.name_index();
+        let mut sites = Vec::new();
+        for &(cfile, call) in index.calls.get(self.text(file, name)).into_iter().flatten() {
+            if cfile != file || !super::contains(enclosing_function(lit).unwrap_or(lit), call) {
+                continue;
+            }
+            let Some(function) = call.child_by_field_name("function") else {
+                continue;
+            };
+            let Resolved::Local(b) = self.resolve(file, function) else {
+                continue;
+            };
+            if b.name.id() != name.id() {
+                continue;
+            }
+            if let Some(caller) = enclosing_function(call) {
+                sites.push(CallSite {
+                    file,
+                    call,
+                    caller,
+                    receiver: None,
+                    args: args_of(call),
+                    outer: None,
+                });
+            }
+        }
+        sites
+    }
+
+    /// Whether a function or method of the package is used as a value
+    /// (`f := s.m`, `AfterFunc(d, s.m)`): it may be called from anywhere,
+    /// with anything held. For a function literal bound to a local variable:
+    /// whether the variable is used other than called.
+    pub fn used_as_value(&self, file: usize, func: Node<'a>) -> bool {
+        let key = func_key(file, func);
+        if let Some(&known) = self.call_graph.borrow().used_as_value.get(&key) {
+            return known;
+        }
+        let used = self.find_value_use(file, func);
+        self.call_graph.borrow_mut().used_as_value.insert(key, used);
+        used
+    }
+
+    fn find_value_use(&self, file: usize, func: Node<'a>) -> bool {
+        let name_node = if func.kind() == "func_literal" {
+            local_name_of(func)
+        } else {
+            func.child_by_field_name("name")
+        };
+        // A literal passed straight to a call is that call's to run.
+        let Some(name_node) = name_node else {
+            return false;
+        };
+        let name = self.text(file, name_node);
+        let Some(uses) = self.name_index().values.get(name) else {
+            return false;
+        };
+        uses.iter().any(|&(ufile, n)| {
+            if n.id() == name_node.id() {
+                return false;
+            }
+            match n.kind() {
+                "identifier" => match self.resolve(ufile, n) {
+                    Resolved::PackageFunc(f, decl) => f == file && decl.id() == func.id(),
+                    Resolved::Local(b) => {
+                        func.kind() == "func_literal" && b.name.id() == name_node.id()
+                    }
+                    _ => false,
+                },
+                _ => {
+                    // A method value `x.m`, not called.
+                    let Some(sel) = n.parent().filter(|p| p.kind() == "selector_expression") else {
+                        return false;
+                    };
+                    let Some(operand) = sel.child_by_field_name("operand") else {
+                        return false;
+                    };
+                    self.method_of(ufile, operand, n)
+                        .is_some_and(|m| m.file == file && m.decl.id() == func.id())
+                }
+            }
+        })
     }
 
     /// The calls, inside function `decl`, of its parameter number `index`
@@ -265,10 +394,15 @@ impl<'a> Package<'a> {
     ) -> Option<(usize, Node<'a>, Option<Node<'a>>)> {
         let function = call.child_by_field_name("function")?;
         match function.kind() {
-            "identifier" => match self.resolve(file, function) {
-                Resolved::PackageFunc(f, decl) => Some((f, decl, None)),
-                _ => None,
-            },
+            "identifier" => {
+                if !self.funcs.contains_key(self.text(file, function)) {
+                    return None;
+                }
+                match self.resolve(file, function) {
+                    Resolved::PackageFunc(f, decl) => Some((f, decl, None)),
+                    _ => None,
+                }
+            }
             "selector_expression" => {
                 let field = function.child_by_field_name("field")?;
                 if !self.methods_by_name.contains_key(self.text(file, field)) {
@@ -282,3 +416,22 @@ impl<'a> Package<'a> {
         }
     }
 }
+
+/// The name a function literal is bound to: `check` in `check := func() {...}`.
+fn local_name_of(lit: Node<'_>) -> Option<Node<'_>> {
+    let list = lit.parent().filter(|p| p.kind() == "expression_list")?;
+    let decl = list
+        .parent()
+        .filter(|d| matches!(d.kind(), "short_var_declaration" | "var_spec"))?;
+    if decl.kind() == "var_spec" {
+        return decl.child_by_field_name("name");
+    }
+    let left = decl.child_by_field_name("left")?;
+    (left.named_child_count() == 1)
+        .then(|| left.named_child(0))
+        .flatten()
+        .filter(|n| n.kind() == "identifier")
+}
+
+/// Memo storage for the call graph, owned by the package.
+pub type CallGraphCell<'a> = RefCell<CallGraphMemo<'a>>;

@@ -158,13 +158,8 @@ impl<'a> Package<'a> {
                 named: Vec::new(),
             };
         }
-        if func.kind() == "func_literal" && !self.literal_only_called(file, func) {
-            return EntryLocks::default();
-        }
-        if self
-            .call_graph()
-            .used_as_value
-            .contains(&func_key(file, func))
+        if func.kind() == "func_literal" && self.is_spawned_literal(file, func)
+            || self.used_as_value(file, func)
         {
             return EntryLocks::default();
         }
@@ -177,85 +172,39 @@ impl<'a> Package<'a> {
         } else {
             outside_tests
         };
-        // A constructor calling it on a value nobody else has yet holds no lock,
-        // and needs none. A recursive call holds what the outer call held.
+        // A recursive call holds what the outer call held.
         let sites: Vec<&CallSite<'a>> = sites
             .into_iter()
             .filter(|s| {
-                let constructor = s
-                    .receiver
-                    .is_some_and(|r| self.is_private(s.file, r, s.call));
-                let recursive =
-                    s.file == file && self.static_lock_scope(s.file, s.call).id() == func.id();
-                !constructor && !recursive
+                !(s.file == file && self.static_lock_scope(s.file, s.call).id() == func.id())
             })
             .collect();
-        let Some((first, rest)) = sites.split_first() else {
-            return EntryLocks::default();
-        };
-        let mut locks = self.held_at_site(first, file, func, depth);
-        for site in rest {
-            if !locks.any && locks.named.is_empty() {
+        let mut locks: Option<EntryLocks> = None;
+        for site in sites {
+            let held = self.held_at_site(site, file, func, depth);
+            // A constructor calling it on a value nobody else has yet holds no
+            // lock, and needs none: it does not count.
+            if !held.any
+                && site
+                    .receiver
+                    .is_some_and(|r| self.is_private(site.file, r, site.call))
+            {
+                continue;
+            }
+            locks = Some(match locks {
+                None => held,
+                Some(mut prev) => {
+                    prev.any &= held.any;
+                    prev.write &= held.write;
+                    prev.named.retain(|l| held.named.contains(l));
+                    prev
+                }
+            });
+            if locks.as_ref().is_some_and(|l| !l.any && l.named.is_empty()) {
                 break;
             }
-            let other = self.held_at_site(site, file, func, depth);
-            locks.any &= other.any;
-            locks.write &= other.write;
-            locks.named.retain(|l| other.named.contains(l));
         }
-        locks
-    }
-
-    /// Whether a function literal bound to a local variable is only ever
-    /// called (not passed on or started as a goroutine), or is passed to a
-    /// package function that calls it.
-    fn literal_only_called(&self, file: usize, lit: Node<'a>) -> bool {
-        let Some(parent) = lit.parent() else {
-            return false;
-        };
-        if parent.kind() == "argument_list" {
-            // Passed to a function: its call sites say where it runs.
-            return !self.call_sites(file, lit).is_empty();
-        }
-        // `check := func() { ... }`: every use of `check` is a call.
-        let Some(decl) =
-            ancestors(lit).find(|n| matches!(n.kind(), "short_var_declaration" | "var_spec"))
-        else {
-            return false;
-        };
-        let Some(name) = decl
-            .child_by_field_name("left")
-            .and_then(|l| l.named_child(0))
-            .or_else(|| decl.child_by_field_name("name"))
-        else {
-            return false;
-        };
-        let Some(scope) = enclosing_function(decl) else {
-            return false;
-        };
-        let text = self.text(file, name);
-        let mut only_called = true;
-        walk(scope, |n| {
-            if !only_called {
-                return false;
-            }
-            if n.kind() == "identifier" && n.id() != name.id() && self.text(file, n) == text {
-                let call = n.parent().filter(|c| {
-                    c.kind() == "call_expression"
-                        && c.child_by_field_name("function")
-                            .is_some_and(|f| f.id() == n.id())
-                });
-                let same =
-                    matches!(self.resolve(file, n), Resolved::Local(b) if b.name.id() == name.id());
-                if same
-                    && call.is_none_or(|c| c.parent().is_some_and(|g| g.kind() == "go_statement"))
-                {
-                    only_called = false;
-                }
-            }
-            true
-        });
-        only_called
+        locks.unwrap_or_default()
     }
 
     /// The locks held at one call site, named as the callee names them.
@@ -444,15 +393,10 @@ impl<'a> Package<'a> {
         };
         if !entry.documented && self.has_conditional_lock(file, scope) {
             let sites = self.call_sites(file, scope);
-            if !sites.is_empty()
-                && !self
-                    .call_graph()
-                    .used_as_value
-                    .contains(&func_key(file, scope))
-            {
+            if !sites.is_empty() && !self.used_as_value(file, scope) {
                 let mut result: Option<Vec<(String, LockMode)>> = None;
                 let mut any_held = true;
-                for site in sites {
+                for site in sites.iter() {
                     let cond =
                         |c: Node<'a>| self.known_condition(file, scope, &site.args, site.file, c);
                     // A call whose arguments rule out the branch `node` is in does not reach it.

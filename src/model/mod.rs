@@ -48,8 +48,10 @@ pub struct Package<'a> {
     pub false_consts: std::collections::HashSet<String>,
     /// The names of map-typed struct fields, computed on first use.
     map_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
-    /// Who calls whom, computed on first use.
-    call_graph: std::cell::OnceCell<callgraph::CallGraph<'a>>,
+    /// Every call and use of a name, by name, indexed on first use.
+    name_index: std::cell::OnceCell<callgraph::NameIndex<'a>>,
+    /// Call sites and value uses found so far.
+    call_graph: callgraph::CallGraphCell<'a>,
     /// What ownership has found out so far.
     ownership: RefCell<ownership::OwnershipMemo>,
     /// The locks each function is entered with, as found so far.
@@ -149,7 +151,8 @@ impl<'a> Package<'a> {
             methods_by_name: HashMap::new(),
             shown_as_map: RefCell::new(HashMap::new()),
             map_field_names: std::cell::OnceCell::new(),
-            call_graph: std::cell::OnceCell::new(),
+            name_index: std::cell::OnceCell::new(),
+            call_graph: RefCell::new(callgraph::CallGraphMemo::default()),
             ownership: RefCell::new(ownership::OwnershipMemo::default()),
             entry_lock_memo: RefCell::new(entry_locks::EntryLockMemo::default()),
             false_consts: std::collections::HashSet::new(),

@@ -11,8 +11,8 @@ use std::rc::Rc;
 
 use tree_sitter::Node;
 
-use super::callgraph::func_key;
 use super::scope::{BindKind, Binding, DeclId, ParamRole, Resolved};
+use super::types::Ty;
 use super::{Package, ancestors, contains, enclosing_function, walk};
 
 /// How deep ownership follows call sites and callees.
@@ -366,11 +366,7 @@ impl<'a> Package<'a> {
         if name.is_empty() || name.starts_with(|c: char| c.is_ascii_uppercase()) {
             return false;
         }
-        if self
-            .call_graph()
-            .used_as_value
-            .contains(&func_key(file, func))
-        {
+        if self.used_as_value(file, func) {
             return false;
         }
         let sites = self.call_sites(file, func);
@@ -408,6 +404,9 @@ impl<'a> Package<'a> {
     /// (or its address), `nil`, or the result of a package function that
     /// returns such a value.
     fn is_fresh(&self, file: usize, value: Node<'a>, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
         match value.kind() {
             "composite_literal" | "nil" => true,
             "parenthesized_expression" => value
@@ -518,18 +517,45 @@ impl<'a> Package<'a> {
                             .is_some_and(|v| self.is_fresh(file, v, MAX_DEPTH));
                     }
                 }
-                // Positional fields: which one is which is not known here.
-                "literal_element"
-                    if element.named_child(0).is_some_and(|v| {
-                        !self.is_fresh(file, v, MAX_DEPTH) && !is_scalar_literal(v)
-                    }) =>
-                {
-                    return false;
+                // Positional fields: the struct's declaration says which is which.
+                "literal_element" => {
+                    let position = match self.type_of(file, lit) {
+                        Ty::Struct(t) => self.field_position(&t, name),
+                        _ => None,
+                    };
+                    let Some(position) = position else {
+                        // Unknown: any field may hold a shared object.
+                        if element.named_child(0).is_some_and(|v| {
+                            !self.is_fresh(file, v, MAX_DEPTH) && !is_scalar_literal(v)
+                        }) {
+                            return false;
+                        }
+                        continue;
+                    };
+                    let mut c = body.walk();
+                    let value = body
+                        .named_children(&mut c)
+                        .filter(|e| e.kind() != "comment")
+                        .nth(position)
+                        .and_then(|e| e.named_child(0));
+                    return value.is_none_or(|v| {
+                        is_scalar_literal(v)
+                            || self.is_fresh(file, v, MAX_DEPTH - 1)
+                            || self.handed_over(file, v)
+                    });
                 }
                 _ => {}
             }
         }
         true
+    }
+
+    /// A local this function made and has not shared, handed over to a new
+    /// object: `ret := &Template{..., ns}` with `ns := &nameSpace{...}`.
+    fn handed_over(&self, file: usize, v: Node<'a>) -> bool {
+        v.kind() == "identifier"
+            && matches!(self.resolve(file, v), Resolved::Local(b)
+                if matches!(b.kind, BindKind::Var { .. }) && self.binding_private(b, &[], v, MAX_DEPTH))
     }
 
     /// Whether parameter `index` (or the receiver, `None`) of function `decl`

@@ -223,8 +223,11 @@ impl<'a> Analysis<'a> {
                     continue;
                 }
                 // Safe only when the read holds a lock and the write holds the write lock.
+                // A write in a `sync.Once` body is done before any `Do` returns.
                 let conflicts = |w: &Access<'a>| {
-                    w.kind == AccessKind::Write && (!r.locked || !w.locked && !reported(w))
+                    w.kind == AccessKind::Write
+                        && !w.in_once
+                        && (!r.locked || !w.locked && !reported(w))
                 };
                 let own_write = accesses
                     .iter()
@@ -272,7 +275,10 @@ impl<'a> Analysis<'a> {
                     } else {
                         w.locked || !reported(w)
                     };
-                    w.kind == AccessKind::Write && conflicts && pkg.same_map(&w.map, &r.map)
+                    w.kind == AccessKind::Write
+                        && !w.in_once
+                        && conflicts
+                        && pkg.same_map(&w.map, &r.map)
                 });
                 if let Some(w) = write {
                     races.push(Race {

@@ -5,7 +5,6 @@
 
 use tree_sitter::Node;
 
-use super::callgraph::func_key;
 use super::spawn::calls_parallel;
 use super::{Package, ancestors, walk};
 
@@ -17,17 +16,28 @@ impl<'a> Package<'a> {
         self.files[file].display.ends_with("_test.go")
     }
 
-    /// A test, benchmark, fuzz test, example or `TestMain` of a `_test.go` file.
+    /// A test, benchmark, fuzz test, example or `TestMain` of a `_test.go`
+    /// file, or a helper there that takes the test's `*testing.T`.
     pub fn is_test_entry(&self, file: usize, decl: Node<'a>) -> bool {
-        if !self.is_test_file(file) || decl.kind() != "function_declaration" {
+        if !self.is_test_file(file)
+            || !matches!(decl.kind(), "function_declaration" | "method_declaration")
+        {
             return false;
         }
         let name = decl
             .child_by_field_name("name")
             .map_or("", |n| self.text(file, n));
-        ["Test", "Benchmark", "Fuzz", "Example"]
-            .iter()
-            .any(|p| name.starts_with(p))
+        // A helper that takes the test's `*testing.T` runs in the test's goroutine.
+        let takes_t = decl.child_by_field_name("parameters").is_some_and(|p| {
+            let text = self.text(file, p);
+            ["*testing.T", "testing.TB", "*testing.B"]
+                .iter()
+                .any(|t| text.contains(t))
+        });
+        takes_t
+            || ["Test", "Benchmark", "Fuzz", "Example"]
+                .iter()
+                .any(|p| name.starts_with(p))
     }
 
     /// Whether the declaration `decl` is test code that runs alone: a test
@@ -49,10 +59,7 @@ impl<'a> Package<'a> {
         });
         if exported && !self.is_test_file(file)
             || depth >= MAX_DEPTH
-            || self
-                .call_graph()
-                .used_as_value
-                .contains(&func_key(file, decl))
+            || self.used_as_value(file, decl)
         {
             return false;
         }

@@ -89,6 +89,46 @@ impl<'a> Package<'a> {
         }
     }
 
+    /// The position, among the fields of struct type `strukt` in declaration
+    /// order, of field `field`, or of the embedded field it is promoted
+    /// through: what a positional composite literal `T{a, b, c}` sets.
+    pub fn field_position(&self, strukt: &str, field: &str) -> Option<usize> {
+        let &(file, ty) = self.types.get(strukt)?;
+        if ty.kind() != "struct_type" {
+            return None;
+        }
+        let list = ty.named_child(0)?;
+        let mut cursor = list.walk();
+        let mut position = 0;
+        let mut promoted = None;
+        for decl in list.named_children(&mut cursor) {
+            if decl.kind() != "field_declaration" {
+                continue;
+            }
+            let mut names = decl.walk();
+            let names: Vec<Node<'a>> = decl.children_by_field_name("name", &mut names).collect();
+            if names.is_empty() {
+                let inner = decl
+                    .child_by_field_name("type")
+                    .map(|t| self.type_of_type_at(file, t, 1));
+                if let Some(Ty::Struct(inner)) = inner {
+                    if promoted.is_none() && self.field_type(&inner, field) != Ty::Unknown {
+                        promoted = Some(position);
+                    }
+                }
+                position += 1;
+                continue;
+            }
+            for n in names {
+                if self.text(file, n) == field {
+                    return Some(position);
+                }
+                position += 1;
+            }
+        }
+        promoted
+    }
+
     /// The type of field `field` of struct type `strukt`, looking into embedded structs.
     pub fn field_type(&self, strukt: &str, field: &str) -> Ty {
         self.field_type_at(strukt, field, 0)
