@@ -226,6 +226,7 @@ impl<'a> Package<'a> {
                 if n.kind() == "go_statement"
                     || starter && n.kind() == "func_literal"
                     || skip.contains(&region)
+                    || self.ruled_out(&frames, idx, n)
                 {
                     excluded.push((n.start_byte(), n.end_byte()));
                     return false;
@@ -312,6 +313,96 @@ impl<'a> Package<'a> {
             }
         }
         out
+    }
+
+    /// Whether the arguments of the call into frame `idx` rule out the branch
+    /// `node`: the body of `if p` when `false` is passed for `p`, or a case of
+    /// `switch f := frame.(type)` that is not the type of the value passed
+    /// (`handleFrame(&wire.ConnectionCloseFrame{...})`).
+    fn ruled_out(&self, frames: &[Frame<'a>], idx: usize, node: Node<'a>) -> bool {
+        let frame = &frames[idx];
+        let Binding::Call { caller, args, .. } = &frame.binding else {
+            return false;
+        };
+        let args_file = frames[*caller].file;
+        let Some(parent) = node.parent() else {
+            return false;
+        };
+        match parent.kind() {
+            "if_statement" => {
+                let Some(cond) = parent.child_by_field_name("condition") else {
+                    return false;
+                };
+                let known = self.known_condition(frame.file, frame.func, args, args_file, cond);
+                let is = |field| parent.child_by_field_name(field).is_some_and(|b| b.id() == node.id());
+                is("consequence") && known == Some(false) || is("alternative") && known == Some(true)
+            }
+            "type_switch_statement" if node.kind() == "type_case" => {
+                let Some(passed) = self.passed_type(frame, parent, args, args_file) else {
+                    return false;
+                };
+                // Ruled out when another case names the type passed.
+                let names = |case: Node<'a>| {
+                    let mut c = case.walk();
+                    case.children_by_field_name("type", &mut c)
+                        .map(|t| self.text(frame.file, t).replace(' ', ""))
+                        .collect::<Vec<_>>()
+                };
+                let mut cursor = parent.walk();
+                let matched = parent
+                    .named_children(&mut cursor)
+                    .filter(|c| c.kind() == "type_case")
+                    .any(|c| names(c).contains(&passed));
+                matched && !names(node).contains(&passed)
+            }
+            _ => false,
+        }
+    }
+
+    /// The type of the composite literal passed for the parameter that a
+    /// type switch switches on: `*wire.ConnectionCloseFrame` for
+    /// `&wire.ConnectionCloseFrame{...}`.
+    fn passed_type(
+        &self,
+        frame: &Frame<'a>,
+        switch: Node<'a>,
+        args: &[Node<'a>],
+        args_file: usize,
+    ) -> Option<String> {
+        let value = switch.child_by_field_name("value")?;
+        let operand = value.child_by_field_name("operand").unwrap_or(value);
+        if operand.kind() != "identifier" {
+            return None;
+        }
+        let Resolved::Local(b) = self.resolve(frame.file, operand) else {
+            return None;
+        };
+        let BindKind::Param {
+            func,
+            index,
+            role: ParamRole::Param,
+            ..
+        } = b.kind
+        else {
+            return None;
+        };
+        if func.id() != frame.func.id() {
+            return None;
+        }
+        let mut arg = *args.get(index)?;
+        // `ccf := &wire.ConnectionCloseFrame{...}; handleFrame(ccf)`.
+        if arg.kind() == "identifier" {
+            if let Resolved::Local(b) = self.resolve(args_file, arg) {
+                arg = b.value()?;
+            }
+        }
+        let (pointer, lit) = match arg.kind() {
+            "composite_literal" => (false, arg),
+            "unary_expression" => (true, self.alias_operand(args_file, arg).filter(|o| o.kind() == "composite_literal")?),
+            _ => return None,
+        };
+        let ty = self.text(args_file, lit.child_by_field_name("type")?).replace(' ', "");
+        Some(if pointer { format!("*{ty}") } else { ty })
     }
 
     /// The locks held at `node` in frame `idx`: `if doLock { mu.Lock() }` is

@@ -184,7 +184,10 @@ impl<'a> Package<'a> {
         let index = self.name_index();
         let mut sites = Vec::new();
         for &(cfile, call) in index.calls.get(name).into_iter().flatten() {
-            let Some(caller) = enclosing_function(call) else {
+            // A call in a package variable's initialiser: the declaration is its caller.
+            let Some(caller) = enclosing_function(call).or_else(|| {
+                super::ancestors(call).find(|n| n.kind() == "var_declaration")
+            }) else {
                 continue;
             };
             let Some((f, decl, receiver)) = self.static_callee_of(cfile, call) else {

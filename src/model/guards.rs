@@ -217,11 +217,8 @@ impl<'a> Package<'a> {
             .filter(|n| matches!(n.kind(), "function_declaration" | "method_declaration"))
             .last()
             .unwrap_or(func);
-        if top.kind() == "function_declaration"
-            && top
-                .child_by_field_name("name")
-                .is_some_and(|n| self.text(file, n) == "init")
-        {
+        // `init`, and the helpers only set-up code calls.
+        if self.is_setup_function(file, top) {
             return true;
         }
         // A value this function made (or every caller hands it fresh) and has not shared yet.
@@ -231,6 +228,88 @@ impl<'a> Package<'a> {
         // A test (or a helper only tests call) inspecting objects while no
         // goroutine of its own runs.
         self.in_lone_test(file, node)
+    }
+
+    /// `x.f...` where `x := &T{f: y}` (or `T{f: y}`) and nothing gave `x.f`
+    /// another value before `at`: the same object as `y...`.
+    fn literal_alias(&self, file: usize, base: Node<'a>, at: Node<'a>) -> Option<String> {
+        let text = self.text(file, base);
+        let mut root = base;
+        let mut first_field = None;
+        while root.kind() == "selector_expression" {
+            first_field = root.child_by_field_name("field");
+            root = root.child_by_field_name("operand")?;
+        }
+        let field = self.text(file, first_field?);
+        if root.kind() != "identifier" {
+            return None;
+        }
+        let Resolved::Local(b) = self.resolve(file, root) else {
+            return None;
+        };
+        let value = b.value()?;
+        let lit = match value.kind() {
+            "composite_literal" => value,
+            "unary_expression" => self.alias_operand(file, value)?,
+            _ => return None,
+        };
+        let body = lit.child_by_field_name("body")?;
+        let mut cursor = body.walk();
+        let target = body
+            .named_children(&mut cursor)
+            .filter(|e| e.kind() == "keyed_element")
+            .find(|e| e.named_child(0).is_some_and(|k| self.text(file, k).trim() == field))
+            .and_then(|e| e.named_child(1))
+            .map(|v| if v.kind() == "literal_element" { v.named_child(0).unwrap_or(v) } else { v })
+            .filter(|v| v.kind() == "identifier")?;
+        // Not reassigned between the declaration and `at`.
+        let name = self.text(file, root);
+        let prefix = format!("{name}.{field}");
+        let func = enclosing_function(at)?;
+        let mut reassigned = false;
+        walk(func, |n| {
+            if reassigned || n.start_byte() >= at.start_byte() {
+                return false;
+            }
+            if n.kind() == "assignment_statement" && n.start_byte() > b.name.end_byte() {
+                let mut c = n.walk();
+                reassigned = n
+                    .child_by_field_name("left")
+                    .is_some_and(|l| l.named_children(&mut c).any(|t| self.text(file, t) == prefix || self.text(file, t) == name));
+            }
+            true
+        });
+        if reassigned {
+            return None;
+        }
+        let rest = text.strip_prefix(&prefix)?;
+        Some(format!("{}{rest}", self.text(file, target)))
+    }
+
+    /// Whether an in-place write fills a map that its function gave the field
+    /// afresh just before (`a.m = map[K]V{}; for ... { a.m[k] = v }`): the
+    /// map is built, then published, and not written after that.
+    pub fn fills_fresh_map(&self, a: &GuardedAccess<'a>) -> bool {
+        if a.kind != AccessKind::Write || !a.in_place {
+            return false;
+        }
+        let text = self.text(a.file, a.map_node);
+        let mut fresh = false;
+        walk(a.func, |n| {
+            if fresh || n.start_byte() >= a.node.start_byte() {
+                return false;
+            }
+            if n.kind() == "assignment_statement" {
+                let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
+                let right = n.child_by_field_name("right").and_then(|r| r.named_child(0));
+                if let (Some(left), Some(right)) = (left, right) {
+                    fresh = self.text(a.file, left) == text
+                        && super::spawn::is_fresh_value(self, a.file, right);
+                }
+            }
+            true
+        });
+        fresh
     }
 
     /// Inside `if debug { ... }` where `debug` is a package constant `false`.
@@ -247,8 +326,9 @@ impl<'a> Package<'a> {
 
     /// After the function that contains `node` has started goroutines and then
     /// waited for them (`wg.Wait()`), with no goroutine started since.
-    fn after_join(&self, file: usize, node: Node<'a>) -> bool {
-        let Some(func) = enclosing_function(node) else {
+    fn after_join(&self, file: usize, node: Node<'a>, concurrent: &HashSet<Region>) -> bool {
+        // A callback (`db.View(func() { ... })`) runs in the function around it.
+        let Some(func) = self.lock_scope(file, node, concurrent) else {
             return false;
         };
         let (mut spawned, mut joined) = (false, false);
@@ -272,7 +352,7 @@ impl<'a> Package<'a> {
                     if f.ends_with(".Go") || f.ends_with(".TryGo") {
                         spawned = true;
                         joined = false;
-                    } else if f.ends_with(".Wait") && spawned && n.end_byte() <= node.start_byte() {
+                    } else if f.ends_with("Wait") && spawned && n.end_byte() <= node.start_byte() {
                         joined = true;
                     }
                 }
@@ -345,6 +425,9 @@ impl<'a> Package<'a> {
                     };
                     let scope = self.lock_scope(file, node, concurrent).unwrap_or(func);
                     let base_text = base.map(|b| self.text(file, b));
+                    // `d := &Dir{parent: parent}`: `d.parent.mu` is `parent.mu`.
+                    let aliased = base.and_then(|b| self.literal_alias(file, b, node));
+                    let base_text = aliased.as_deref().or(base_text);
                     // The locks held here and by every caller, and the calls that take the local ones.
                     let local = self.locks_at(file, node, scope);
                     let (held, caller_locked) = self.locks_with_callers(file, node, scope);
@@ -407,7 +490,7 @@ impl<'a> Package<'a> {
                 .is_some_and(|l: &LockName| !a.locks.iter().any(|(x, _, _)| x == l));
             if uncovered
                 && !a.setup
-                && (self.in_dead_branch(a.file, a.node) || self.after_join(a.file, a.node))
+                && (self.in_dead_branch(a.file, a.node) || self.after_join(a.file, a.node, concurrent))
             {
                 a.setup = true;
             }

@@ -8,6 +8,7 @@ pub mod entry_locks;
 pub mod guards;
 pub mod locks;
 pub mod ownership;
+pub mod phases;
 pub mod races;
 pub mod scope;
 pub mod spawn;

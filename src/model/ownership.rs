@@ -232,7 +232,8 @@ impl<'a> Package<'a> {
         // Shared as soon as anything can reach it; or, for an object this
         // function made, once something can reach it while goroutines run:
         // a constructor may hand its value around before it starts any.
-        let made_here = start == Start::Fresh && matches!(b.kind, BindKind::Var { .. });
+        // (A parameter every caller hands over fresh is still being built too.)
+        let made_here = start == Start::Fresh;
         let shared = if made_here && escapes(false) {
             escapes(true) || self.concurrency_before(b.file, func, b.name.end_byte(), at)
         } else {
@@ -691,10 +692,15 @@ impl<'a> Package<'a> {
                 }
             }
             if let Some(c) = captured {
+                // A callback handed straight to a call (`db.View(func() {...})`)
+                // runs while that call runs, unless the call starts tasks.
+                let callback = c.kind() == "func_literal"
+                    && c.parent().is_some_and(|p| p.kind() == "argument_list")
+                    && !self.is_spawned_literal(file, c);
                 events.push(Event::Escape {
                     at: c.start_byte(),
                     path: Vec::new(),
-                    strong: true,
+                    strong: !callback,
                 });
                 continue;
             }

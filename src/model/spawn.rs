@@ -680,7 +680,7 @@ impl<'a> Package<'a> {
                 "call_expression" => n.child_by_field_name("function").is_some_and(|f| {
                     f.kind() == "selector_expression"
                         && f.child_by_field_name("field")
-                            .is_some_and(|m| self.text(file, m) == "Wait")
+                            .is_some_and(|m| self.text(file, m).ends_with("Wait"))
                 }),
                 "unary_expression" => {
                     n.child_by_field_name("operator")

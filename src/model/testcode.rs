@@ -69,7 +69,7 @@ impl<'a> Package<'a> {
                 let Some(caller) = top_level(site.caller) else {
                     return false;
                 };
-                !in_started_literal(caller, site.call)
+                !self.in_started_literal(site.file, caller, site.call)
                     && self.is_lone_test_code_at(site.file, caller, depth + 1)
                     && !self.goroutines_running_at(site.file, caller, site.call)
             })
@@ -86,8 +86,29 @@ impl<'a> Package<'a> {
             return false;
         };
         self.is_lone_test_code(file, top)
-            && !in_started_literal(top, node)
+            && !self.in_started_literal(file, top, node)
             && !self.goroutines_running_at(file, top, node)
+    }
+
+    /// Whether `node` is inside a function literal of `top` that may run
+    /// later or elsewhere: a goroutine, a subtest, a callback. A literal
+    /// called on the spot, or a local closure that is only ever called, runs
+    /// in line.
+    fn in_started_literal(&self, file: usize, top: Node<'a>, node: Node<'a>) -> bool {
+        ancestors(node)
+            .take_while(|n| n.id() != top.id())
+            .filter(|n| n.kind() == "func_literal")
+            .any(|lit| {
+                let local_closure = lit
+                    .parent()
+                    .is_some_and(|p| p.kind() == "expression_list")
+                    && !self.used_as_value(file, lit)
+                    && !self
+                        .call_sites(file, lit)
+                        .iter()
+                        .any(|s| s.call.parent().is_some_and(|g| g.kind() == "go_statement"));
+                !super::ownership::called_on_the_spot(lit) && !local_closure
+            })
     }
 
     /// Whether `func` has started a goroutine before `node` (a `go`
@@ -110,7 +131,7 @@ impl<'a> Package<'a> {
                         .map_or("", |f| self.text(file, f));
                     if f.ends_with(".Go") || f.ends_with(".TryGo") {
                         running = true;
-                    } else if f.ends_with(".Wait") && n.end_byte() <= until {
+                    } else if f.ends_with("Wait") && n.end_byte() <= until {
                         running = false;
                     }
                 }
@@ -127,14 +148,6 @@ impl<'a> Package<'a> {
         });
         running
     }
-}
-
-/// Whether `node` is inside a function literal of `top` that may run later or
-/// elsewhere: a goroutine, a subtest, a callback.
-fn in_started_literal(top: Node<'_>, node: Node<'_>) -> bool {
-    ancestors(node)
-        .take_while(|n| n.id() != top.id())
-        .any(|n| n.kind() == "func_literal" && !super::ownership::called_on_the_spot(n))
 }
 
 /// The top-level declaration around a function (declaration or literal).

@@ -70,13 +70,21 @@ func (c *Cache) Snapshot() map[string]string {
 "#;
 
 /// Whether the map is written in place under its guard somewhere.
-fn written_in_place_under(guards: &Guards<'_>, key: &MapKey, lock: &LockName) -> bool {
+/// Writes that fill a map the same function has just put in the field are
+/// copy-on-write: they build the map before anyone can take it.
+fn written_in_place_under<'p, 'a>(
+    ctx: &Context<'p, 'a>,
+    guards: &Guards<'a>,
+    key: &MapKey,
+    lock: &LockName,
+) -> bool {
     guards.accesses.iter().any(|w| {
         w.key == *key
             && w.kind == AccessKind::Write
             && w.in_place
             && !w.setup
             && w.locks.iter().any(|(l, _, _)| l == lock)
+            && !ctx.pkg.fills_fresh_map(w)
     })
 }
 
@@ -135,7 +143,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             let Some(value) = get(value_i) else { return };
             let Some((key, base)) = pkg.map_key(file, value) else { return };
             let Some(lock) = guards.guard.get(&key) else { return };
-            if !written_in_place_under(guards, &key, lock) {
+            if !written_in_place_under(ctx, guards, &key, lock) {
                 return;
             }
             let Some(scope) = pkg.lock_scope(file, value, concurrent) else { return };

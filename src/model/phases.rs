@@ -1,0 +1,68 @@
+//! Set-up phases: code that runs before any other goroutine of the package
+//! can: `init` functions, package variable initialisers, and the unexported
+//! functions that only those call. A map written only there is read-only
+//! afterwards.
+
+use tree_sitter::Node;
+
+use super::Package;
+
+/// How many callers up a helper is followed to `init`.
+const MAX_DEPTH: usize = 3;
+
+impl<'a> Package<'a> {
+    /// Whether the top-level declaration `decl` only runs during the
+    /// package's set-up: it is `init`, or an unexported function that only
+    /// set-up code calls (and that nothing uses as a value).
+    pub fn is_setup_function(&self, file: usize, decl: Node<'a>) -> bool {
+        self.is_setup_function_at(file, decl, 0)
+    }
+
+    fn is_setup_function_at(&self, file: usize, decl: Node<'a>, depth: usize) -> bool {
+        match decl.kind() {
+            // A call in a package variable's initialiser.
+            "var_declaration" | "source_file" => return true,
+            "function_declaration" | "method_declaration" => {}
+            _ => return false,
+        }
+        let name = decl
+            .child_by_field_name("name")
+            .map_or("", |n| self.text(file, n));
+        if decl.kind() == "function_declaration" && name == "init" {
+            return true;
+        }
+        if depth >= MAX_DEPTH
+            || name.is_empty()
+            || name.starts_with(|c: char| c.is_ascii_uppercase())
+            || self.used_as_value(file, decl)
+        {
+            return false;
+        }
+        let sites = self.call_sites(file, decl);
+        !sites.is_empty()
+            && sites.iter().all(|site| {
+                top_level(site.caller)
+                    .is_some_and(|caller| self.is_setup_function_at(site.file, caller, depth + 1))
+            })
+    }
+}
+
+/// The top-level declaration around a function, or a package variable's
+/// declaration around a call in its initialiser.
+fn top_level(node: Node<'_>) -> Option<Node<'_>> {
+    let mut top = None;
+    let mut n = Some(node);
+    while let Some(current) = n {
+        if matches!(
+            current.kind(),
+            "function_declaration" | "method_declaration" | "var_declaration"
+        ) {
+            top = Some(current);
+        }
+        if current.kind() == "source_file" {
+            break;
+        }
+        n = current.parent();
+    }
+    top
+}
