@@ -334,8 +334,13 @@ impl<'a> Package<'a> {
                     return false;
                 };
                 let known = self.known_condition(frame.file, frame.func, args, args_file, cond);
-                let is = |field| parent.child_by_field_name(field).is_some_and(|b| b.id() == node.id());
-                is("consequence") && known == Some(false) || is("alternative") && known == Some(true)
+                let is = |field| {
+                    parent
+                        .child_by_field_name(field)
+                        .is_some_and(|b| b.id() == node.id())
+                };
+                is("consequence") && known == Some(false)
+                    || is("alternative") && known == Some(true)
             }
             "type_switch_statement" if node.kind() == "type_case" => {
                 let Some(passed) = self.passed_type(frame, parent, args, args_file) else {
@@ -398,10 +403,16 @@ impl<'a> Package<'a> {
         }
         let (pointer, lit) = match arg.kind() {
             "composite_literal" => (false, arg),
-            "unary_expression" => (true, self.alias_operand(args_file, arg).filter(|o| o.kind() == "composite_literal")?),
+            "unary_expression" => (
+                true,
+                self.alias_operand(args_file, arg)
+                    .filter(|o| o.kind() == "composite_literal")?,
+            ),
             _ => return None,
         };
-        let ty = self.text(args_file, lit.child_by_field_name("type")?).replace(' ', "");
+        let ty = self
+            .text(args_file, lit.child_by_field_name("type")?)
+            .replace(' ', "");
         Some(if pointer { format!("*{ty}") } else { ty })
     }
 
@@ -494,6 +505,12 @@ impl<'a> Package<'a> {
                             {
                                 None => Origin::Local,
                                 Some(value) if is_fresh_value(self, file, value) => Origin::Local,
+                                // `subs := c.subs; c.subs = make(...)`: the old map is this code's alone.
+                                Some(value)
+                                    if self.detached(file, frame.func, b.name, value, expr) =>
+                                {
+                                    Origin::Local
+                                }
                                 Some(value) => self.origin(spawn, frames, idx, value, depth + 1),
                             }
                         }
@@ -517,6 +534,42 @@ impl<'a> Package<'a> {
             }
             _ => Origin::Unknown,
         }
+    }
+
+    /// Whether the field a local took its map from (`subs := c.subs`) is given
+    /// a fresh map (`c.subs = make(...)`) between the declaration `decl` and
+    /// `at`: the local then holds the old map, which nobody else can reach.
+    pub(crate) fn detached(
+        &self,
+        file: usize,
+        func: Node<'a>,
+        decl: Node<'a>,
+        value: Node<'a>,
+        at: Node<'a>,
+    ) -> bool {
+        if value.kind() != "selector_expression" {
+            return false;
+        }
+        let text = self.text(file, value);
+        let mut found = false;
+        walk(func, |n| {
+            if found || n.end_byte() <= decl.end_byte() {
+                return n.end_byte() > decl.end_byte() && !found;
+            }
+            if n.start_byte() >= at.start_byte() {
+                return false;
+            }
+            if n.kind() == "assignment_statement" {
+                let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
+                let right = n
+                    .child_by_field_name("right")
+                    .and_then(|r| r.named_child(0));
+                found = left.is_some_and(|l| self.text(file, l) == text)
+                    && right.is_some_and(|r| is_fresh_value(self, file, r));
+            }
+            !found
+        });
+        found
     }
 
     fn param_origin(

@@ -41,6 +41,10 @@ pub struct CallSite<'a> {
     /// For a function literal passed to a package function: the call that
     /// passes it (`withLock(&s.mu, func() { ... })`), in the literal's file.
     pub outer: Option<Node<'a>>,
+    /// For a method value passed to a package function that calls it
+    /// (`s.wrapChk(s.checkRemoteServers)`): the file of that call, the call,
+    /// and the value the method is taken from (`s`).
+    pub via_value: Option<(usize, Node<'a>, Node<'a>)>,
 }
 
 /// Every call and every other use of a name, by name: `f(...)` under `f`,
@@ -185,9 +189,9 @@ impl<'a> Package<'a> {
         let mut sites = Vec::new();
         for &(cfile, call) in index.calls.get(name).into_iter().flatten() {
             // A call in a package variable's initialiser: the declaration is its caller.
-            let Some(caller) = enclosing_function(call).or_else(|| {
-                super::ancestors(call).find(|n| n.kind() == "var_declaration")
-            }) else {
+            let Some(caller) = enclosing_function(call)
+                .or_else(|| super::ancestors(call).find(|n| n.kind() == "var_declaration"))
+            else {
                 continue;
             };
             let Some((f, decl, receiver)) = self.static_callee_of(cfile, call) else {
@@ -201,6 +205,29 @@ impl<'a> Package<'a> {
                     receiver,
                     args: args_of(call),
                     outer: None,
+                    via_value: None,
+                });
+            }
+        }
+        // `s.wrapChk(s.check)`: a method value handed to a package function
+        // that calls it, where that function calls its parameter.
+        for &(vfile, value) in index.values.get(name).into_iter().flatten() {
+            let Some((outer, position, operand)) = self.handed_method(vfile, value, file, func)
+            else {
+                continue;
+            };
+            let Some((pfile, pdecl, _)) = self.static_callee_of(vfile, outer) else {
+                continue;
+            };
+            for inner in self.param_calls(pfile, pdecl, position) {
+                sites.push(CallSite {
+                    file: pfile,
+                    call: inner,
+                    caller: enclosing_function(inner).unwrap_or(pdecl),
+                    receiver: None,
+                    args: Vec::new(),
+                    outer: None,
+                    via_value: Some((vfile, outer, operand)),
                 });
             }
         }
@@ -231,6 +258,7 @@ impl<'a> Package<'a> {
                             receiver: Some(target),
                             args: Vec::new(),
                             outer: None,
+                            via_value: None,
                         });
                     }
                 }
@@ -266,6 +294,7 @@ impl<'a> Package<'a> {
                     receiver: None,
                     args: Vec::new(),
                     outer: Some(outer),
+                    via_value: None,
                 })
                 .collect();
         }
@@ -296,10 +325,80 @@ impl<'a> Package<'a> {
                     receiver: None,
                     args: args_of(call),
                     outer: None,
+                    via_value: None,
                 });
             }
         }
         sites
+    }
+
+    /// A use `x.m` of method `func` handed as argument `position` to a call
+    /// of a package function that only calls that parameter: (the call,
+    /// the position, `x`).
+    fn handed_method(
+        &self,
+        vfile: usize,
+        value: Node<'a>,
+        file: usize,
+        func: Node<'a>,
+    ) -> Option<(Node<'a>, usize, Node<'a>)> {
+        if func.kind() != "method_declaration" || value.kind() != "field_identifier" {
+            return None;
+        }
+        let selector = value
+            .parent()
+            .filter(|p| p.kind() == "selector_expression")?;
+        let args = selector.parent().filter(|p| p.kind() == "argument_list")?;
+        let outer = args.parent().filter(|c| c.kind() == "call_expression")?;
+        let operand = selector.child_by_field_name("operand")?;
+        let method = self.method_of(vfile, operand, value)?;
+        if method.file != file || method.decl.id() != func.id() {
+            return None;
+        }
+        let position = args_of(outer)
+            .iter()
+            .position(|a| a.id() == selector.id())?;
+        let (pfile, pdecl, _) = self.static_callee_of(vfile, outer)?;
+        self.param_only_called(pfile, pdecl, position)
+            .then_some((outer, position, operand))
+    }
+
+    /// Whether parameter `index` of `decl` is only ever called, not kept or passed on.
+    fn param_only_called(&self, file: usize, decl: Node<'a>, index: usize) -> bool {
+        let Some(params) = decl.child_by_field_name("parameters") else {
+            return false;
+        };
+        let mut names = Vec::new();
+        let mut cursor = params.walk();
+        for p in params.named_children(&mut cursor) {
+            let mut c = p.walk();
+            let ns: Vec<Node<'a>> = p.children_by_field_name("name", &mut c).collect();
+            if ns.is_empty() {
+                names.push(None);
+            }
+            names.extend(ns.into_iter().map(Some));
+        }
+        let Some(Some(name)) = names.get(index).copied() else {
+            return false;
+        };
+        let text = self.text(file, name);
+        let Some(body) = decl.child_by_field_name("body") else {
+            return false;
+        };
+        let mut only_called = true;
+        walk(body, |n| {
+            if only_called && n.kind() == "identifier" && self.text(file, n) == text {
+                let called = n.parent().is_some_and(|c| {
+                    c.kind() == "call_expression"
+                        && c.child_by_field_name("function")
+                            .is_some_and(|f| f.id() == n.id())
+                        && c.parent().is_none_or(|g| g.kind() != "go_statement")
+                });
+                only_called = called;
+            }
+            only_called
+        });
+        only_called && !self.param_calls(file, decl, index).is_empty()
     }
 
     /// Whether a function or method of the package is used as a value
@@ -342,6 +441,7 @@ impl<'a> Package<'a> {
                     }
                     _ => false,
                 },
+                _ if self.handed_method(ufile, n, file, func).is_some() => false,
                 _ => {
                     // A method value `x.m`, not called.
                     let Some(sel) = n.parent().filter(|p| p.kind() == "selector_expression") else {

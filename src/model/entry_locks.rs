@@ -334,6 +334,36 @@ impl<'a> Package<'a> {
             return None;
         }
         let (params, receiver) = self.param_names(callee_file, callee);
+        if let Some((vfile, outer, operand)) = site.via_value {
+            // From the wrapper's names to its caller's, then to the method's.
+            let wrapper = super::ancestors(site.call)
+                .filter(|n| matches!(n.kind(), "function_declaration" | "method_declaration"))
+                .last()?;
+            let (wparams, wreceiver) = self.param_names(site.file, wrapper);
+            let mut in_caller = None;
+            if let (Some(name), Some(recv)) = (
+                wreceiver,
+                outer
+                    .child_by_field_name("function")
+                    .and_then(|f| f.child_by_field_name("operand")),
+            ) {
+                if let Some(rest) = strip_root(lock, &name) {
+                    in_caller = Some(format!("{}{rest}", plain(self.text(vfile, recv))));
+                }
+            }
+            let args = call_args(outer);
+            for (i, p) in wparams.iter().enumerate() {
+                if in_caller.is_none() {
+                    if let (Some(rest), Some(arg)) = (strip_root(lock, p), args.get(i)) {
+                        in_caller = Some(format!("{}{rest}", plain(self.text(vfile, *arg))));
+                    }
+                }
+            }
+            let in_caller = in_caller?;
+            let recv_name = receiver?;
+            let rest = strip_root(&in_caller, plain(self.text(vfile, operand)))?;
+            return Some(format!("{recv_name}{rest}"));
+        }
         if let (Some(recv_name), Some(recv)) = (receiver, site.receiver) {
             if let Some(rest) = strip_root(lock, plain(self.text(site.file, recv))) {
                 return Some(format!("{recv_name}{rest}"));

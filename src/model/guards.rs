@@ -70,6 +70,26 @@ fn strip_selectors(expr: &str, up: usize) -> &str {
     owner
 }
 
+/// `ps[i].x` as `ps[*].x`: any element.
+fn any_index(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len());
+    let mut depth = 0;
+    for c in expr.chars() {
+        match c {
+            '[' => {
+                if depth == 0 {
+                    out.push_str("[*]");
+                }
+                depth += 1;
+            }
+            ']' => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// How many owners a base expression names above itself: `a.b.c` has 2 (`a.b`, `a`).
 pub fn owner_levels(base: &str) -> usize {
     base.matches('.').count()
@@ -139,6 +159,14 @@ impl<'a> Package<'a> {
     }
 
     pub fn lock_name(&self, receiver: &str, base: Option<&str>) -> LockName {
+        // A lock of every element (`ps[*].mu`) is the lock of any one (`ps[i].mu`).
+        let indexed;
+        let base = if receiver.contains("[*]") {
+            indexed = base.map(any_index);
+            indexed.as_deref()
+        } else {
+            base
+        };
         if let Some(base) = base {
             // The map's own struct first, then each struct above it.
             let mut owner = base;
@@ -258,9 +286,18 @@ impl<'a> Package<'a> {
         let target = body
             .named_children(&mut cursor)
             .filter(|e| e.kind() == "keyed_element")
-            .find(|e| e.named_child(0).is_some_and(|k| self.text(file, k).trim() == field))
+            .find(|e| {
+                e.named_child(0)
+                    .is_some_and(|k| self.text(file, k).trim() == field)
+            })
             .and_then(|e| e.named_child(1))
-            .map(|v| if v.kind() == "literal_element" { v.named_child(0).unwrap_or(v) } else { v })
+            .map(|v| {
+                if v.kind() == "literal_element" {
+                    v.named_child(0).unwrap_or(v)
+                } else {
+                    v
+                }
+            })
             .filter(|v| v.kind() == "identifier")?;
         // Not reassigned between the declaration and `at`.
         let name = self.text(file, root);
@@ -273,9 +310,10 @@ impl<'a> Package<'a> {
             }
             if n.kind() == "assignment_statement" && n.start_byte() > b.name.end_byte() {
                 let mut c = n.walk();
-                reassigned = n
-                    .child_by_field_name("left")
-                    .is_some_and(|l| l.named_children(&mut c).any(|t| self.text(file, t) == prefix || self.text(file, t) == name));
+                reassigned = n.child_by_field_name("left").is_some_and(|l| {
+                    l.named_children(&mut c)
+                        .any(|t| self.text(file, t) == prefix || self.text(file, t) == name)
+                });
             }
             true
         });
@@ -301,7 +339,9 @@ impl<'a> Package<'a> {
             }
             if n.kind() == "assignment_statement" {
                 let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
-                let right = n.child_by_field_name("right").and_then(|r| r.named_child(0));
+                let right = n
+                    .child_by_field_name("right")
+                    .and_then(|r| r.named_child(0));
                 if let (Some(left), Some(right)) = (left, right) {
                     fresh = self.text(a.file, left) == text
                         && super::spawn::is_fresh_value(self, a.file, right);
@@ -324,43 +364,19 @@ impl<'a> Package<'a> {
         })
     }
 
-    /// After the function that contains `node` has started goroutines and then
-    /// waited for them (`wg.Wait()`), with no goroutine started since.
+    /// After the function around `node` has started goroutines and then
+    /// waited for them, with none started since; or in a function that only
+    /// runs after its callers have.
     fn after_join(&self, file: usize, node: Node<'a>, concurrent: &HashSet<Region>) -> bool {
         // A callback (`db.View(func() { ... })`) runs in the function around it.
         let Some(func) = self.lock_scope(file, node, concurrent) else {
             return false;
         };
-        let (mut spawned, mut joined) = (false, false);
-        walk(func, |n| {
-            if n.start_byte() >= node.start_byte() {
-                return false;
-            }
-            if n.id() != func.id() && n.kind() == "func_literal" && !super::contains(n, node) {
-                return false;
-            }
-            match n.kind() {
-                "go_statement" => {
-                    spawned = true;
-                    joined = false;
-                    return false;
-                }
-                "call_expression" => {
-                    let f = n
-                        .child_by_field_name("function")
-                        .map_or("", |f| self.text(file, f));
-                    if f.ends_with(".Go") || f.ends_with(".TryGo") {
-                        spawned = true;
-                        joined = false;
-                    } else if f.ends_with("Wait") && spawned && n.end_byte() <= node.start_byte() {
-                        joined = true;
-                    }
-                }
-                _ => {}
-            }
-            true
-        });
-        joined
+        if self.joined_at(file, func, node) || self.runs_after_join(file, func, 0) {
+            return true;
+        }
+        // A goroutine started after the join runs after it too.
+        func.kind() == "func_literal" && self.after_join(file, func, concurrent)
     }
 
     /// Functions run through `sync.Once` (`once.Do(f)`, `sync.OnceFunc(f)`).
@@ -490,7 +506,8 @@ impl<'a> Package<'a> {
                 .is_some_and(|l: &LockName| !a.locks.iter().any(|(x, _, _)| x == l));
             if uncovered
                 && !a.setup
-                && (self.in_dead_branch(a.file, a.node) || self.after_join(a.file, a.node, concurrent))
+                && (self.in_dead_branch(a.file, a.node)
+                    || self.after_join(a.file, a.node, concurrent))
             {
                 a.setup = true;
             }

@@ -473,6 +473,14 @@ impl<'a> LockWalk<'_, '_, 'a> {
             return true;
         };
         let flow = self.block_flow(body, set, depth);
+        // `for _, p := range ps { p.mu.Lock() }`: every element's lock is held
+        // after the loop, named `ps[*].mu`.
+        if let (Some(header), Some(next)) = (header, flow.next.as_ref()) {
+            if let Some(each) = self.locked_for_each(header, set, next) {
+                set.held.extend(each);
+                return true;
+            }
+        }
         let mut outcomes = flow.breaks;
         if !endless {
             // The loop may run no iteration, or end after one that keeps the locks.
@@ -480,6 +488,45 @@ impl<'a> LockWalk<'_, '_, 'a> {
             outcomes.extend(flow.next);
         }
         meet(set, &outcomes)
+    }
+
+    /// The locks a `range` loop's body takes on its element variable and
+    /// keeps, renamed for every element of the ranged value.
+    fn locked_for_each(
+        &self,
+        header: Node<'a>,
+        before: &LockSet<'a>,
+        after: &LockSet<'a>,
+    ) -> Option<Vec<HeldLock<'a>>> {
+        if header.kind() != "range_clause" {
+            return None;
+        }
+        let left = header.child_by_field_name("left")?;
+        let value = left.named_child(left.named_child_count().checked_sub(1)?)?;
+        if left.named_child_count() != 2 {
+            return None;
+        }
+        let var = self.pkg.text(self.file, value);
+        let ranged = self
+            .pkg
+            .text(self.file, header.child_by_field_name("right")?);
+        let each: Vec<HeldLock<'a>> = after
+            .held
+            .iter()
+            .filter(|l| !before.held.iter().any(|b| b.call.id() == l.call.id()))
+            .filter_map(|l| {
+                let rest = l
+                    .receiver
+                    .strip_prefix(var)
+                    .filter(|r| r.is_empty() || r.starts_with('.'))?;
+                Some(HeldLock {
+                    receiver: format!("{ranged}[*]{rest}"),
+                    mode: l.mode,
+                    call: l.call,
+                })
+            })
+            .collect();
+        (!each.is_empty()).then_some(each)
     }
 
     fn block_flow(&self, block: Node<'a>, set: &LockSet<'a>, depth: usize) -> Flow<'a> {

@@ -6,6 +6,7 @@ pub mod access;
 pub mod callgraph;
 pub mod entry_locks;
 pub mod guards;
+pub mod joins;
 pub mod locks;
 pub mod ownership;
 pub mod phases;
@@ -57,6 +58,8 @@ pub struct Package<'a> {
     ownership: RefCell<ownership::OwnershipMemo>,
     /// The locks each function is entered with, as found so far.
     entry_lock_memo: RefCell<entry_locks::EntryLockMemo>,
+    /// Which functions wait for goroutines, as found so far.
+    join_memo: RefCell<joins::JoinMemo>,
 }
 
 pub fn is_function(kind: &str) -> bool {
@@ -156,6 +159,7 @@ impl<'a> Package<'a> {
             call_graph: RefCell::new(callgraph::CallGraphMemo::default()),
             ownership: RefCell::new(ownership::OwnershipMemo::default()),
             entry_lock_memo: RefCell::new(entry_locks::EntryLockMemo::default()),
+            join_memo: RefCell::new(joins::JoinMemo::default()),
             false_consts: std::collections::HashSet::new(),
         };
         for (file, source) in pkg.files.clone().into_iter().enumerate() {
@@ -236,6 +240,16 @@ impl<'a> Package<'a> {
             }
         }
         pkg
+    }
+
+    /// Whether a function or method can be called from other packages: an
+    /// exported name. (An exported method of an unexported type is API too:
+    /// such methods exist to satisfy interfaces that others call.)
+    pub fn is_api(&self, file: usize, decl: Node<'a>) -> bool {
+        decl.child_by_field_name("name").is_some_and(|n| {
+            self.text(file, n)
+                .starts_with(|c: char| c.is_ascii_uppercase())
+        })
     }
 
     /// The names of the map-typed fields of the package's structs.

@@ -296,7 +296,7 @@ impl<'a> Package<'a> {
 
     /// Whether a call starts concurrent code, itself or in the package
     /// function or method it calls (three calls deep).
-    fn starts_concurrency(&self, file: usize, call: Node<'a>, depth: usize) -> bool {
+    pub fn starts_concurrency(&self, file: usize, call: Node<'a>, depth: usize) -> bool {
         let Some(function) = call.child_by_field_name("function") else {
             return false;
         };
@@ -364,7 +364,7 @@ impl<'a> Package<'a> {
         let name = func
             .child_by_field_name("name")
             .map_or("", |n| self.text(file, n));
-        if name.is_empty() || name.starts_with(|c: char| c.is_ascii_uppercase()) {
+        if name.is_empty() || self.is_api(file, func) {
             return false;
         }
         if self.used_as_value(file, func) {

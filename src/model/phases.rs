@@ -33,7 +33,7 @@ impl<'a> Package<'a> {
         }
         if depth >= MAX_DEPTH
             || name.is_empty()
-            || name.starts_with(|c: char| c.is_ascii_uppercase())
+            || self.is_api(file, decl)
             || self.used_as_value(file, decl)
         {
             return false;

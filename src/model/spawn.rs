@@ -654,7 +654,62 @@ impl<'a> Package<'a> {
         for arg in &spawn.args {
             names.insert(last_name(self.text(spawn.file, *arg)).to_string());
         }
+        // A goroutine that reports to a WaitGroup (`wg.Done()`) is done when
+        // another goroutine of its starter, which waits for that group,
+        // closes or sends on a channel: `go func() { wg.Wait(); close(done) }()`.
+        if let Some(starter) = spawn.starter {
+            let mut reports = false;
+            walk(spawn.body.node(), |n| {
+                reports |= n.kind() == "call_expression"
+                    && n.child_by_field_name("function")
+                        .is_some_and(|f| self.text(file, f).ends_with(".Done"));
+                !reports
+            });
+            if reports {
+                names.extend(self.waiter_channels(spawn.file, starter));
+            }
+        }
         names
+    }
+
+    /// The channels that goroutines started in `starter` close or send on
+    /// after they `Wait()`: `go func() { wg.Wait(); close(done) }()`.
+    fn waiter_channels(&self, file: usize, starter: Node<'a>) -> Vec<String> {
+        let mut channels = Vec::new();
+        walk(starter, |n| {
+            if n.kind() != "go_statement" {
+                return true;
+            }
+            let mut waited = false;
+            walk(n, |m| {
+                match m.kind() {
+                    "call_expression" => {
+                        let f = m
+                            .child_by_field_name("function")
+                            .map_or("", |f| self.text(file, f));
+                        if f.ends_with(".Wait") {
+                            waited = true;
+                        } else if f == "close" && waited {
+                            if let Some(ch) = m
+                                .child_by_field_name("arguments")
+                                .and_then(|a| a.named_child(0))
+                            {
+                                channels.push(last_name(self.text(file, ch)).to_string());
+                            }
+                        }
+                    }
+                    "send_statement" if waited => {
+                        if let Some(ch) = m.child_by_field_name("channel") {
+                            channels.push(last_name(self.text(file, ch)).to_string());
+                        }
+                    }
+                    _ => {}
+                }
+                true
+            });
+            false
+        });
+        channels
     }
 
     /// The first point, between the spawn and `until`, where the starter waits

@@ -53,11 +53,7 @@ impl<'a> Package<'a> {
         if self.is_test_entry(file, decl) {
             return !calls_parallel(self, file, decl);
         }
-        let exported = decl.child_by_field_name("name").is_none_or(|n| {
-            self.text(file, n)
-                .starts_with(|c: char| c.is_ascii_uppercase())
-        });
-        if exported && !self.is_test_file(file)
+        if self.is_api(file, decl) && !self.is_test_file(file)
             || depth >= MAX_DEPTH
             || self.used_as_value(file, decl)
         {
@@ -99,9 +95,7 @@ impl<'a> Package<'a> {
             .take_while(|n| n.id() != top.id())
             .filter(|n| n.kind() == "func_literal")
             .any(|lit| {
-                let local_closure = lit
-                    .parent()
-                    .is_some_and(|p| p.kind() == "expression_list")
+                let local_closure = lit.parent().is_some_and(|p| p.kind() == "expression_list")
                     && !self.used_as_value(file, lit)
                     && !self
                         .call_sites(file, lit)
