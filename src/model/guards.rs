@@ -258,6 +258,37 @@ impl<'a> Package<'a> {
         self.in_lone_test(file, node)
     }
 
+    /// An access in the function that made the map's owner (a constructor),
+    /// where the goroutines it has started so far run no code that touches
+    /// the same map: they may hold the value, but not use this map.
+    fn constructing_alone(
+        &self,
+        accesses: &[GuardedAccess<'a>],
+        a: &GuardedAccess<'a>,
+        concurrent: &HashSet<Region>,
+    ) -> bool {
+        let Some(decl) = self.made_here(a.file, a.map_node) else {
+            return false;
+        };
+        let Some(func) = self.lock_scope(a.file, a.node, concurrent) else {
+            return false;
+        };
+        if !super::contains(func, decl) {
+            return false;
+        }
+        let Some(code) =
+            self.concurrent_code(a.file, func, decl.end_byte(), a.node.start_byte())
+        else {
+            return false;
+        };
+        !accesses.iter().any(|other| {
+            other.key == a.key
+                && code
+                    .iter()
+                    .any(|&(f, n)| f == other.file && super::contains(n, other.node))
+        })
+    }
+
     /// `x.f...` where `x := &T{f: y}` (or `T{f: y}`) and nothing gave `x.f`
     /// another value before `at`: the same object as `y...`.
     fn literal_alias(&self, file: usize, base: Node<'a>, at: Node<'a>) -> Option<String> {
@@ -500,17 +531,22 @@ impl<'a> Package<'a> {
             })
             .collect();
         // The costlier set-up checks, only where they can matter.
-        for a in &mut accesses {
+        let mut alone = Vec::new();
+        for (i, a) in accesses.iter().enumerate() {
             let uncovered = guard
                 .get(&a.key)
                 .is_some_and(|l: &LockName| !a.locks.iter().any(|(x, _, _)| x == l));
             if uncovered
                 && !a.setup
                 && (self.in_dead_branch(a.file, a.node)
-                    || self.after_join(a.file, a.node, concurrent))
+                    || self.after_join(a.file, a.node, concurrent)
+                    || self.constructing_alone(&accesses, a, concurrent))
             {
-                a.setup = true;
+                alone.push(i);
             }
+        }
+        for i in alone {
+            accesses[i].setup = true;
         }
         Guards { accesses, guard }
     }

@@ -11,6 +11,7 @@ pub mod locks;
 pub mod ownership;
 pub mod phases;
 pub mod races;
+pub mod reach;
 pub mod scope;
 pub mod spawn;
 pub mod testcode;

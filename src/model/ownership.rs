@@ -274,6 +274,24 @@ impl<'a> Package<'a> {
         own
     }
 
+    /// The local that `expr` is reached through, when this function made its
+    /// value (`s := &Server{...}`): its declaration.
+    pub fn made_here(&self, file: usize, expr: Node<'a>) -> Option<Node<'a>> {
+        let (root, _) = access_path(self, file, expr)?;
+        let Resolved::Local(b) = self.resolve(file, root) else {
+            return None;
+        };
+        if !matches!(b.kind, BindKind::Var { .. }) {
+            return None;
+        }
+        let start = match b.value() {
+            None if b.kind_is_plain_var() => Start::Fresh,
+            None => Start::Foreign,
+            Some(v) => self.start_of(b.file, v, 0),
+        };
+        (start == Start::Fresh).then_some(b.name)
+    }
+
     /// Whether `func` may start concurrent code between byte `from` and `at`:
     /// a `go` statement, a call that starts a task (`g.Go`, `time.AfterFunc`,
     /// `http.HandleFunc`...), or a call of a package function that does.

@@ -479,7 +479,7 @@ impl<'a> Package<'a> {
         }
     }
 
-    fn goroutine_body(
+    pub(crate) fn goroutine_body(
         &self,
         file: usize,
         function: Node<'a>,
