@@ -177,20 +177,27 @@ impl<'a> Package<'a> {
         let Some(starter) = spawn.starter else {
             return Vec::new();
         };
-        // The starter runs with the locks its own callers hold (`trackPending`,
-        // "Lock should be held", starts a timer): they guard its accesses too.
-        let entry = self.entry_locks(spawn.file, self.static_lock_scope(spawn.file, spawn.site));
         let root = Frame {
             file: spawn.file,
             func: starter,
             binding: Binding::Starter,
-            write_locked: entry.write_held(),
-            locked: entry.held(),
+            write_locked: false,
+            locked: false,
             depth: 0,
             via: None,
             stack: vec![(spawn.file, starter.start_byte())],
         };
-        self.collect(spawn, root, spawn.site.end_byte(), q, skip)
+        let mut accesses = self.collect(spawn, root, spawn.site.end_byte(), q, skip);
+        // The starter runs with the locks its own callers hold (`trackPending`,
+        // "Lock should be held", starts a timer): they guard its accesses too.
+        if accesses.iter().any(|a| !a.write_locked) {
+            let entry = self.entry_locks(spawn.file, self.static_lock_scope(spawn.file, spawn.site));
+            for a in &mut accesses {
+                a.locked |= entry.held();
+                a.write_locked |= entry.write_held();
+            }
+        }
+        accesses
     }
 
     fn collect(
@@ -320,10 +327,16 @@ impl<'a> Package<'a> {
     /// `switch f := frame.(type)` that is not the type of the value passed
     /// (`handleFrame(&wire.ConnectionCloseFrame{...})`).
     fn ruled_out(&self, frames: &[Frame<'a>], idx: usize, node: Node<'a>) -> bool {
+        if !matches!(node.kind(), "block" | "type_case" | "if_statement") {
+            return false;
+        }
         let frame = &frames[idx];
         let Binding::Call { caller, args, .. } = &frame.binding else {
             return false;
         };
+        if args.is_empty() {
+            return false;
+        }
         let args_file = frames[*caller].file;
         let Some(parent) = node.parent() else {
             return false;

@@ -61,6 +61,10 @@ pub struct Package<'a> {
     entry_lock_memo: RefCell<entry_locks::EntryLockMemo>,
     /// Which functions wait for goroutines, as found so far.
     join_memo: RefCell<joins::JoinMemo>,
+    /// Identifiers resolved so far, by (file, node id).
+    resolved: RefCell<HashMap<(usize, usize), scope::Resolved<'a>>>,
+    /// Expression types found so far, by (file, node id).
+    typed: RefCell<HashMap<(usize, usize), types::Ty>>,
 }
 
 pub fn is_function(kind: &str) -> bool {
@@ -161,6 +165,8 @@ impl<'a> Package<'a> {
             ownership: RefCell::new(ownership::OwnershipMemo::default()),
             entry_lock_memo: RefCell::new(entry_locks::EntryLockMemo::default()),
             join_memo: RefCell::new(joins::JoinMemo::default()),
+            resolved: RefCell::new(HashMap::new()),
+            typed: RefCell::new(HashMap::new()),
             false_consts: std::collections::HashSet::new(),
         };
         for (file, source) in pkg.files.clone().into_iter().enumerate() {

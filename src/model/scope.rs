@@ -91,6 +91,17 @@ pub enum Resolved<'a> {
 impl<'a> Package<'a> {
     /// Resolves the identifier `ident` of file `file`.
     pub fn resolve(&self, file: usize, ident: Node<'a>) -> Resolved<'a> {
+        // Every analysis resolves the same names again and again.
+        let key = (file, ident.id());
+        if let Some(&known) = self.resolved.borrow().get(&key) {
+            return known;
+        }
+        let resolved = self.resolve_uncached(file, ident);
+        self.resolved.borrow_mut().insert(key, resolved);
+        resolved
+    }
+
+    fn resolve_uncached(&self, file: usize, ident: Node<'a>) -> Resolved<'a> {
         let src = &self.files[file].text;
         let Ok(name) = ident.utf8_text(src) else {
             return Resolved::Unknown;

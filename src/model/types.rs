@@ -302,7 +302,13 @@ impl<'a> Package<'a> {
 
     /// The type of an expression.
     pub fn type_of(&self, file: usize, expr: Node<'a>) -> Ty {
-        self.type_of_at(file, expr, 0)
+        let key = (file, expr.id());
+        if let Some(known) = self.typed.borrow().get(&key) {
+            return known.clone();
+        }
+        let ty = self.type_of_at(file, expr, 0);
+        self.typed.borrow_mut().insert(key, ty.clone());
+        ty
     }
 
     fn type_of_at(&self, file: usize, expr: Node<'a>, depth: usize) -> Ty {
