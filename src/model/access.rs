@@ -191,7 +191,8 @@ impl<'a> Package<'a> {
         // The starter runs with the locks its own callers hold (`trackPending`,
         // "Lock should be held", starts a timer): they guard its accesses too.
         if accesses.iter().any(|a| !a.write_locked) {
-            let entry = self.entry_locks(spawn.file, self.static_lock_scope(spawn.file, spawn.site));
+            let entry =
+                self.entry_locks(spawn.file, self.static_lock_scope(spawn.file, spawn.site));
             for a in &mut accesses {
                 a.locked |= entry.held();
                 a.write_locked |= entry.write_held();

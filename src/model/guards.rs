@@ -276,8 +276,7 @@ impl<'a> Package<'a> {
         if !super::contains(func, decl) {
             return false;
         }
-        let Some(code) =
-            self.concurrent_code(a.file, func, decl.end_byte(), a.node.start_byte())
+        let Some(code) = self.concurrent_code(a.file, func, decl.end_byte(), a.node.start_byte())
         else {
             return false;
         };
@@ -373,9 +372,28 @@ impl<'a> Package<'a> {
                 let right = n
                     .child_by_field_name("right")
                     .and_then(|r| r.named_child(0));
+                // Only an assignment every path to the write passes: one in a
+                // statement list around the write, not in a branch beside it.
+                let dominates = n.parent().is_some_and(|list| {
+                    list.kind() == "statement_list" && super::contains(list, a.node)
+                });
+                // And under a lock the write still holds: readers that take
+                // the lock see the map only once it is filled.
+                let same_lock = || {
+                    let at_assign = self.locks_at(a.file, n, a.func);
+                    at_assign.holds_write_lock()
+                        && a.locks.iter().any(|(_, mode, call)| {
+                            *mode == LockMode::Write
+                                && call.is_some_and(|c| {
+                                    at_assign.held.iter().any(|h| h.call.id() == c.id())
+                                })
+                        })
+                };
                 if let (Some(left), Some(right)) = (left, right) {
-                    fresh = self.text(a.file, left) == text
-                        && super::spawn::is_fresh_value(self, a.file, right);
+                    fresh = dominates
+                        && self.text(a.file, left) == text
+                        && super::spawn::is_fresh_value(self, a.file, right)
+                        && same_lock();
                 }
             }
             true
@@ -530,6 +548,13 @@ impl<'a> Package<'a> {
                 Some((key, best.0))
             })
             .collect();
+        // Filling a map the same function has just put in the field builds
+        // it before anyone takes it (copy-on-write): not a write of a shared map.
+        for a in &mut accesses {
+            if !a.setup && self.fills_fresh_map(a) {
+                a.setup = true;
+            }
+        }
         // The costlier set-up checks, only where they can matter.
         let mut alone = Vec::new();
         for (i, a) in accesses.iter().enumerate() {

@@ -101,7 +101,21 @@ impl<'a> Package<'a> {
                         .call_sites(file, lit)
                         .iter()
                         .any(|s| s.call.parent().is_some_and(|g| g.kind() == "go_statement"));
-                !super::ownership::called_on_the_spot(lit) && !local_closure
+                // In a test, a callback handed to the test framework (`It(...,
+                // func() {...})`, a sequential `t.Run`) runs in the test's goroutine.
+                let framework_callback = self.is_test_file(file)
+                    && lit.parent().is_some_and(|p| p.kind() == "argument_list")
+                    && lit.parent().and_then(|p| p.parent()).is_some_and(|call| {
+                        self.static_callee_of(file, call).is_none()
+                            && !call.child_by_field_name("function").is_some_and(|f| {
+                                let f = self.text(file, f);
+                                [".Go", ".TryGo", "AfterFunc", "HandleFunc", "HandlerFunc"]
+                                    .iter()
+                                    .any(|s| f.ends_with(s))
+                            })
+                    })
+                    && !super::spawn::calls_parallel(self, file, lit);
+                !super::ownership::called_on_the_spot(lit) && !local_closure && !framework_callback
             })
     }
 

@@ -402,6 +402,11 @@ impl<'a> Package<'a> {
                 let operand = function.child_by_field_name("operand");
                 match (method, operand.map(|o| self.type_of_at(file, o, depth))) {
                     (Some("Load" | "Swap"), Some(Ty::Atomic(elem))) => *elem,
+                    // A method of a package type: its declared result.
+                    (Some(name), Some(Ty::Struct(t))) => self
+                        .methods
+                        .get(&(t, name.to_string()))
+                        .map_or(Ty::Unknown, |m| self.result_type(m.file, m.decl, depth)),
                     _ => Ty::Unknown,
                 }
             }
