@@ -268,6 +268,17 @@ impl<'a> Package<'a> {
                     let Origin::Shared(map) = self.origin(spawn, &frames, idx, map_node, 0) else {
                         return;
                     };
+                    // An object this code made and has not shared (a struct copy
+                    // given a map of its own) is nobody else's. Replacing a map
+                    // writes the field, so the struct holding it must be private.
+                    let holder = if node.id() == map_node.id() {
+                        map_node.child_by_field_name("operand")
+                    } else {
+                        Some(map_node)
+                    };
+                    if !starter && holder.is_some_and(|h| self.is_private(frame.file, h, node)) {
+                        return;
+                    }
                     let locks = self.frame_locks_at(&frames, idx, node);
                     let once = in_once(self, frame.file, node);
                     out.push(Access {
@@ -546,8 +557,44 @@ impl<'a> Package<'a> {
                     self.origin(spawn, frames, idx, o, depth + 1)
                 })
             }
+            // `Current()` returning the package variable `shared`.
+            "call_expression" => match self.returned_package_var(file, expr) {
+                Some(name) => match self.vars.get(&name) {
+                    Some(b) => Origin::Shared(self.var_ref(Root::Package(name.clone()), *b)),
+                    None => Origin::Unknown,
+                },
+                None => Origin::Unknown,
+            },
             _ => Origin::Unknown,
         }
+    }
+
+    /// The package variable a call of a package function returns, when every
+    /// `return` of it returns that variable.
+    fn returned_package_var(&self, file: usize, call: Node<'a>) -> Option<String> {
+        let (cfile, decl, _) = self.static_callee_of(file, call)?;
+        let body = decl.child_by_field_name("body")?;
+        let mut names = Vec::new();
+        let mut other = false;
+        walk(body, |n| {
+            if n.kind() == "func_literal" {
+                return false;
+            }
+            if n.kind() == "return_statement" {
+                match n.named_child(0).and_then(|l| l.named_child(0)) {
+                    Some(v)
+                        if v.kind() == "identifier"
+                            && matches!(self.resolve(cfile, v), Resolved::PackageVar(_)) =>
+                    {
+                        names.push(self.text(cfile, v).to_string())
+                    }
+                    _ => other = true,
+                }
+            }
+            true
+        });
+        names.dedup();
+        (!other && names.len() == 1).then(|| names.remove(0))
     }
 
     /// Whether the field a local took its map from (`subs := c.subs`) is given

@@ -147,6 +147,18 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         if lock.level().is_some_and(|up| up > owner_levels(base_text)) {
             continue;
         }
+        // A map reached through a call's result (`a.Clone().m`): which
+        // object it is, and so which lock, is not known here.
+        if a.base.is_some_and(|b| {
+            let mut through_call = false;
+            crate::model::walk(b, |n| {
+                through_call |= n.kind() == "call_expression";
+                !through_call
+            });
+            through_call
+        }) {
+            continue;
+        }
         // A write under the guard's read lock is GML004's finding.
         if a.holds(lock) || ctx.reported_elsewhere(a.file, a.node) {
             continue;

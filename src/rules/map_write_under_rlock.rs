@@ -120,6 +120,15 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 {
                     return;
                 }
+                // The read lock of another object says nothing about this map:
+                // `t.mu.RLock(); nt.m[k] = v` fills `nt`, not `t`.
+                if map_node.kind() == "selector_expression" {
+                    let base = map_node.child_by_field_name("operand").map(|b| pkg.text(file, b));
+                    let lock = pkg.lock_name(&rlock.receiver, base);
+                    if lock.0.starts_with("other:") {
+                        return;
+                    }
+                }
                 // A map (or struct) this function made and has not shared is its own,
                 // whatever lock is held: only shared maps race.
                 if !pkg.type_of(file, map_node).is_map() || pkg.is_private(file, map_node, access) {
