@@ -45,6 +45,9 @@ pub struct Access<'a> {
     /// In a `sync.Once` body: it happens before every return of `Do`, so
     /// before the reads that follow a `Do` call.
     pub in_once: bool,
+    /// Fills a map just put in its field, under the lock (copy-on-write):
+    /// code that took the map under that lock took it filled.
+    pub fills_fresh: bool,
 }
 
 impl Access<'_> {
@@ -281,6 +284,15 @@ impl<'a> Package<'a> {
                     }
                     let locks = self.frame_locks_at(&frames, idx, node);
                     let once = in_once(self, frame.file, node);
+                    let fills_fresh = kind == AccessKind::Write && {
+                        let calls: Vec<Node<'a>> = locks
+                            .held
+                            .iter()
+                            .filter(|l| l.mode == super::locks::LockMode::Write)
+                            .map(|l| l.call)
+                            .collect();
+                        self.fills_fresh_map_at(frame.file, frame.func, node, map_node, &calls)
+                    };
                     out.push(Access {
                         kind,
                         file: frame.file,
@@ -291,6 +303,7 @@ impl<'a> Package<'a> {
                         locked: frame.locked || !locks.held.is_empty() || once,
                         via: frame.via,
                         in_once: once,
+                        fills_fresh,
                     });
                 });
             }

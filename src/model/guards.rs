@@ -361,10 +361,34 @@ impl<'a> Package<'a> {
         if a.kind != AccessKind::Write || !a.in_place {
             return false;
         }
-        let text = self.text(a.file, a.map_node);
+        let calls: Vec<Node<'a>> = a
+            .locks
+            .iter()
+            .filter(|(_, mode, _)| *mode == LockMode::Write)
+            .filter_map(|(_, _, call)| *call)
+            .collect();
+        self.fills_fresh_map_at(a.file, a.func, a.node, a.map_node, &calls)
+    }
+
+    /// Whether the write `node` of `map_node`, in `func` and under the lock
+    /// calls `locks`, fills a map that `func` gave that expression afresh,
+    /// in a statement every path to the write passes and under one of the
+    /// same locks: the map is built before anyone can take it.
+    pub fn fills_fresh_map_at(
+        &self,
+        file: usize,
+        func: Node<'a>,
+        node: Node<'a>,
+        map_node: Node<'a>,
+        locks: &[Node<'a>],
+    ) -> bool {
+        if locks.is_empty() || node.id() == map_node.id() {
+            return false;
+        }
+        let text = self.text(file, map_node);
         let mut fresh = false;
-        walk(a.func, |n| {
-            if fresh || n.start_byte() >= a.node.start_byte() {
+        walk(func, |n| {
+            if fresh || n.start_byte() >= node.start_byte() {
                 return false;
             }
             if n.kind() == "assignment_statement" {
@@ -372,27 +396,19 @@ impl<'a> Package<'a> {
                 let right = n
                     .child_by_field_name("right")
                     .and_then(|r| r.named_child(0));
-                // Only an assignment every path to the write passes: one in a
-                // statement list around the write, not in a branch beside it.
                 let dominates = n.parent().is_some_and(|list| {
-                    list.kind() == "statement_list" && super::contains(list, a.node)
+                    list.kind() == "statement_list" && super::contains(list, node)
                 });
-                // And under a lock the write still holds: readers that take
-                // the lock see the map only once it is filled.
                 let same_lock = || {
-                    let at_assign = self.locks_at(a.file, n, a.func);
-                    at_assign.holds_write_lock()
-                        && a.locks.iter().any(|(_, mode, call)| {
-                            *mode == LockMode::Write
-                                && call.is_some_and(|c| {
-                                    at_assign.held.iter().any(|h| h.call.id() == c.id())
-                                })
-                        })
+                    let at_assign = self.locks_at(file, n, func);
+                    at_assign.held.iter().any(|h| {
+                        h.mode == LockMode::Write && locks.iter().any(|c| c.id() == h.call.id())
+                    })
                 };
                 if let (Some(left), Some(right)) = (left, right) {
                     fresh = dominates
-                        && self.text(a.file, left) == text
-                        && super::spawn::is_fresh_value(self, a.file, right)
+                        && self.text(file, left) == text
+                        && super::spawn::is_fresh_value(self, file, right)
                         && same_lock();
                 }
             }

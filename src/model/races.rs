@@ -224,9 +224,14 @@ impl<'a> Analysis<'a> {
                 }
                 // Safe only when the read holds a lock and the write holds the write lock.
                 // A write in a `sync.Once` body is done before any `Do` returns.
+                // A copy-on-write fill is done before a reference taken under
+                // the lock (`m := s.m` then `range m`) can see the map, and
+                // giving the field another map leaves the one taken alone.
+                let through_alias = r.map_node.kind() == "identifier";
                 let conflicts = |w: &Access<'a>| {
                     w.kind == AccessKind::Write
                         && !w.in_once
+                        && !((w.fills_fresh || w.is_replacement()) && through_alias)
                         && (!r.locked || !w.locked && !reported(w))
                 };
                 let own_write = accesses

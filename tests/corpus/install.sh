@@ -9,7 +9,7 @@
 #
 # tests/corpus/check lints it and compares the findings with the ledger.
 #
-# Needs root (apt-get). The packages also pull in their Go dependencies, in Debian's Go source tree.
+# Needs root (apt-get; sudo is used when not root). The packages also pull in their Go dependencies, in Debian's Go source tree.
 set -euo pipefail
 pkgs=(
   golang-github-nats-io-nats-server-dev=2.9.10-1:github.com/nats-io/nats-server
@@ -37,7 +37,9 @@ for p in "${pkgs[@]}"; do
   dpkg -s "$name" >/dev/null 2>&1 || missing+=("${p%:*}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2 \
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2 \
     || { echo "install.sh: apt-get could not install the corpus packages" >&2; exit 1; }
 fi
 # Debian's Go source root, from where the first package put its files.
