@@ -59,4 +59,9 @@ pub struct Cli {
     /// Number of worker threads (default: one per core)
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+
+    /// Parse every package, also those the byte prefilter shows no rule can
+    /// report on (the findings are the same; for checking that they are)
+    #[arg(long)]
+    pub no_prefilter: bool,
 }

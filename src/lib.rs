@@ -9,6 +9,7 @@ pub mod discover;
 pub mod model;
 pub mod output;
 pub mod parse;
+pub mod prefilter;
 pub mod queries;
 pub mod rules;
 pub mod source;
@@ -42,10 +43,33 @@ pub fn lint(paths: &[String]) -> Outcome {
     lint_with(paths, &rules::Selection::default())
 }
 
+/// How a run goes, besides which rules run.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Skip parsing packages in which no rule can report anything (see
+    /// `prefilter`). The findings are the same either way.
+    pub prefilter: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { prefilter: true }
+    }
+}
+
 /// Lints the given paths with the selected rules.
 pub fn lint_with(paths: &[String], selection: &rules::Selection) -> Outcome {
+    lint_with_options(paths, selection, Options::default())
+}
+
+/// Lints the given paths with the selected rules and options.
+pub fn lint_with_options(
+    paths: &[String],
+    selection: &rules::Selection,
+    options: Options,
+) -> Outcome {
     let discovery = discover::discover(paths);
-    let mut outcome = lint_targets(discovery.targets, selection);
+    let mut outcome = lint_targets_with(discovery.targets, selection, options);
     outcome.errors.splice(0..0, discovery.errors);
     outcome
 }
@@ -60,6 +84,15 @@ struct PackageResult {
 
 /// Lints the files, one Go package (folder) per task.
 pub fn lint_targets(targets: Vec<Target>, selection: &rules::Selection) -> Outcome {
+    lint_targets_with(targets, selection, Options::default())
+}
+
+/// Lints the files with the given options, one Go package (folder) per task.
+pub fn lint_targets_with(
+    targets: Vec<Target>,
+    selection: &rules::Selection,
+    options: Options,
+) -> Outcome {
     let mut by_dir: BTreeMap<PathBuf, Vec<Target>> = BTreeMap::new();
     for target in targets {
         let dir = target
@@ -71,7 +104,7 @@ pub fn lint_targets(targets: Vec<Target>, selection: &rules::Selection) -> Outco
     }
     let results: Vec<PackageResult> = by_dir
         .into_par_iter()
-        .map(|(_, files)| lint_folder(files, selection))
+        .map(|(_, files)| lint_folder(files, selection, options))
         .collect();
     let mut outcome = Outcome::default();
     for r in results {
@@ -88,33 +121,47 @@ pub fn lint_targets(targets: Vec<Target>, selection: &rules::Selection) -> Outco
     outcome
 }
 
+/// A file's text, read, with whether its findings are reported.
+struct Read {
+    target: Target,
+    text: Vec<u8>,
+    report: bool,
+}
+
+fn read(target: Target) -> Result<Read, String> {
+    match std::fs::read(&target.path) {
+        Ok(text) => {
+            // Generated code is part of its package's model, but nobody edits it to fix a finding.
+            let report = target.report && !discover::is_generated(&text);
+            Ok(Read {
+                target,
+                text,
+                report,
+            })
+        }
+        Err(e) => Err(format!(
+            "cannot read `{}`: {}; the rest of the run goes on without it",
+            target.display,
+            discover::io_reason(&e)
+        )),
+    }
+}
+
 enum Loaded {
     /// A parsed file, and whether its findings are reported.
     File(SourceFile, bool),
     Error(String),
 }
 
-fn load(target: Target) -> Loaded {
-    let text = match std::fs::read(&target.path) {
-        Ok(text) => text,
-        Err(e) => {
-            return Loaded::Error(format!(
-                "cannot read `{}`: {}; the rest of the run goes on without it",
-                target.display,
-                discover::io_reason(&e)
-            ));
-        }
-    };
-    // Generated code is part of its package's model, but nobody edits it to fix a finding.
-    let report = target.report && !discover::is_generated(&text);
-    match parse::parse(&text) {
+fn parse_file(file: Read) -> Loaded {
+    match parse::parse(&file.text) {
         Some(tree) => Loaded::File(
-            SourceFile::new(target.path, target.display, text, tree),
-            report,
+            SourceFile::new(file.target.path, file.target.display, file.text, tree),
+            file.report,
         ),
         None => Loaded::Error(format!(
             "cannot parse `{}`: the parser gave up",
-            target.display
+            file.target.display
         )),
     }
 }
@@ -129,8 +176,11 @@ fn package_name(file: &SourceFile) -> String {
         .unwrap_or_default()
 }
 
-fn lint_folder(targets: Vec<Target>, selection: &rules::Selection) -> PackageResult {
-    let loaded: Vec<Loaded> = targets.into_par_iter().map(load).collect();
+fn lint_folder(
+    targets: Vec<Target>,
+    selection: &rules::Selection,
+    options: Options,
+) -> PackageResult {
     let mut result = PackageResult {
         diagnostics: Vec::new(),
         sources: Vec::new(),
@@ -138,6 +188,18 @@ fn lint_folder(targets: Vec<Target>, selection: &rules::Selection) -> PackageRes
         warnings: Vec::new(),
         files: 0,
     };
+    let mut texts = Vec::new();
+    for r in targets.into_par_iter().map(read).collect::<Vec<_>>() {
+        match r {
+            Ok(r) => texts.push(r),
+            Err(e) => result.errors.push(e),
+        }
+    }
+    if options.prefilter && !prefilter::may_have_findings(texts.iter().map(|r| r.text.as_slice())) {
+        result.files = texts.iter().filter(|r| r.report).count();
+        return result;
+    }
+    let loaded: Vec<Loaded> = texts.into_par_iter().map(parse_file).collect();
     let mut files = Vec::new();
     let mut reported = Vec::new();
     for l in loaded {

@@ -85,7 +85,10 @@ fn run(cli: Cli) -> io::Result<u8> {
             return Ok(EXIT_ERROR);
         }
     };
-    let outcome = gomaplint::lint_with(&paths, &selection);
+    let options = gomaplint::Options {
+        prefilter: !cli.no_prefilter,
+    };
+    let outcome = gomaplint::lint_with_options(&paths, &selection, options);
     for warning in &outcome.warnings {
         eprintln!("gomaplint: warning: {warning}");
     }

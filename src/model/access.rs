@@ -75,6 +75,63 @@ impl AccessQueries<'_> {
     }
 }
 
+/// One map access the access query found: a write or read, the access node
+/// and the expression that names the map.
+#[derive(Clone, Copy, Debug)]
+pub struct AccessMatch<'a> {
+    pub kind: AccessKind,
+    pub node: Node<'a>,
+    pub map_node: Node<'a>,
+}
+
+impl<'a> Package<'a> {
+    /// Every map access of the package, per file, in source order: one query
+    /// pass per file, shared by every rule and every concurrent context.
+    /// Reads that are the targets of writes (`m[k] = v`) are left out.
+    pub fn access_matches(&self, q: &AccessQueries<'_>) -> &[Vec<AccessMatch<'a>>] {
+        self.access_index.get_or_init(|| {
+            let query = q.query;
+            let (access_i, map_i) = (query.capture("access"), query.capture("map"));
+            self.files
+                .iter()
+                .map(|source| {
+                    let mut found = Vec::new();
+                    query.for_each_match(source.tree.root_node(), &source.text, |m| {
+                        let kind = q.kind(m.pattern_index);
+                        let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
+                        if let (Some(node), Some(map_node)) = (get(access_i), get(map_i)) {
+                            if kind == AccessKind::Write || !is_write_target(node) {
+                                found.push(AccessMatch {
+                                    kind,
+                                    node,
+                                    map_node,
+                                });
+                            }
+                        }
+                    });
+                    found.sort_by_key(|a| a.node.start_byte());
+                    found
+                })
+                .collect()
+        })
+    }
+
+    /// The map accesses inside `node` of `file` that start at or after byte `from`.
+    pub fn access_matches_in(
+        &self,
+        q: &AccessQueries<'_>,
+        file: usize,
+        node: Node<'a>,
+        from: usize,
+    ) -> &[AccessMatch<'a>] {
+        let all = &self.access_matches(q)[file];
+        let start = from.max(node.start_byte());
+        let lo = all.partition_point(|a| a.node.start_byte() < start);
+        let hi = all.partition_point(|a| a.node.start_byte() < node.end_byte());
+        &all[lo..hi.max(lo)]
+    }
+}
+
 #[derive(Clone)]
 enum Binding<'a> {
     /// The body a spawn runs: parameters take the spawn's arguments.
@@ -219,7 +276,6 @@ impl<'a> Package<'a> {
             let frame = frames[next].clone();
             let idx = next;
             next += 1;
-            let src = &self.files[frame.file].text;
             // Nodes of the root frame before `from` belong to the starter before the spawn.
             let from = if idx == 0 { from } else { 0 };
             // One walk: the regions that are other code, and the calls to follow.
@@ -253,16 +309,14 @@ impl<'a> Package<'a> {
                         .iter()
                         .any(|&(s, e)| s <= n.start_byte() && n.end_byte() <= e)
             };
+            for &AccessMatch {
+                kind,
+                node,
+                map_node,
+            } in self.access_matches_in(q, frame.file, frame.func, from)
             {
-                let query = q.query;
-                let (access_i, map_i) = (query.capture("access"), query.capture("map"));
-                query.for_each_match_from(frame.func, src, from, |m| {
-                    let kind = q.kind(m.pattern_index);
-                    let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
-                    let (Some(node), Some(map_node)) = (get(access_i), get(map_i)) else {
-                        return;
-                    };
-                    if !owned(node) || kind == AccessKind::Read && is_write_target(node) {
+                (|| {
+                    if !owned(node) {
                         return;
                     }
                     if !self.type_of(frame.file, map_node).is_map() {
@@ -305,7 +359,7 @@ impl<'a> Package<'a> {
                         in_once: once,
                         fills_fresh,
                     });
-                });
+                })();
             }
             if frame.depth >= MAX_CALL_DEPTH {
                 continue;

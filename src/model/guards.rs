@@ -485,19 +485,14 @@ impl<'a> Package<'a> {
     pub fn guards(&self, q: &AccessQueries<'_>, concurrent: &HashSet<Region>) -> Guards<'a> {
         let once = self.once_functions();
         let mut accesses = Vec::new();
-        for (file, source) in self.files.iter().enumerate() {
+        for file in 0..self.files.len() {
+            for &super::access::AccessMatch {
+                kind,
+                node,
+                map_node,
+            } in &self.access_matches(q)[file]
             {
-                let query = q.query;
-                let (access_i, map_i) = (query.capture("access"), query.capture("map"));
-                query.for_each_match(source.tree.root_node(), &source.text, |m| {
-                    let kind = q.kind(m.pattern_index);
-                    let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
-                    let (Some(node), Some(map_node)) = (get(access_i), get(map_i)) else {
-                        return;
-                    };
-                    if kind == AccessKind::Read && super::access::is_write_target(node) {
-                        return;
-                    }
+                (|| {
                     let Some((key, base)) = self.map_key(file, map_node) else {
                         return;
                     };
@@ -536,7 +531,7 @@ impl<'a> Package<'a> {
                         caller_locked,
                         setup: self.is_setup(file, node, map_node, func, &once),
                     });
-                });
+                })();
             }
         }
         // The guard of each map: the lock held at most of its guarded accesses.

@@ -61,6 +61,8 @@ pub struct Package<'a> {
     entry_lock_memo: RefCell<entry_locks::EntryLockMemo>,
     /// Which functions wait for goroutines, as found so far.
     join_memo: RefCell<joins::JoinMemo>,
+    /// The map accesses of every file, from one query pass each.
+    access_index: std::cell::OnceCell<Vec<Vec<access::AccessMatch<'a>>>>,
     /// Identifiers resolved so far, by (file, node id).
     resolved: RefCell<HashMap<(usize, usize), scope::Resolved<'a>>>,
     /// Expression types found so far, by (file, node id).
@@ -165,6 +167,7 @@ impl<'a> Package<'a> {
             ownership: RefCell::new(ownership::OwnershipMemo::default()),
             entry_lock_memo: RefCell::new(entry_locks::EntryLockMemo::default()),
             join_memo: RefCell::new(joins::JoinMemo::default()),
+            access_index: std::cell::OnceCell::new(),
             resolved: RefCell::new(HashMap::new()),
             typed: RefCell::new(HashMap::new()),
             false_consts: std::collections::HashSet::new(),

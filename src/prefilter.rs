@@ -1,0 +1,95 @@
+//! Which packages no rule can report on, decided from their bytes before
+//! they are parsed. Every rule needs a map (`map[` in the package: map types
+//! come only from the package's own declarations) and something that makes
+//! code concurrent or guarded (a `go` statement, a task, a handler, a
+//! parallel test, a lock, a `sync.Map` or atomic value); `GML002` needs only
+//! `recover`. A package with a suppression directive is parsed too, so that
+//! a malformed one is still reported. Most packages have none of these: they
+//! are read but not parsed, and the findings are the same as without the
+//! prefilter.
+
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+
+use crate::queries::GO_WORDS;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Map,
+    Concurrency,
+    Recover,
+    Directive,
+}
+
+const WORDS: &[(&str, Class)] = &[
+    ("map[", Class::Map),
+    (".Go(", Class::Concurrency),
+    (".TryGo(", Class::Concurrency),
+    ("AfterFunc", Class::Concurrency),
+    ("Handle", Class::Concurrency),
+    ("ServeHTTP", Class::Concurrency),
+    (".Parallel(", Class::Concurrency),
+    ("Unimplemented", Class::Concurrency),
+    ("Lock()", Class::Concurrency),
+    ("sync.Map", Class::Concurrency),
+    ("atomic.", Class::Concurrency),
+    ("recover", Class::Recover),
+    ("gomaplint", Class::Directive),
+    ("lint:ignore", Class::Directive),
+    ("nolint", Class::Directive),
+];
+
+static MATCHER: LazyLock<(AhoCorasick, Vec<Class>)> = LazyLock::new(|| {
+    let mut patterns: Vec<&str> = WORDS.iter().map(|(w, _)| *w).collect();
+    let mut classes: Vec<Class> = WORDS.iter().map(|(_, c)| *c).collect();
+    for w in GO_WORDS {
+        patterns.push(w);
+        classes.push(Class::Concurrency);
+    }
+    let matcher = AhoCorasick::new(&patterns).expect("the prefilter's words build an automaton");
+    (matcher, classes)
+});
+
+/// Whether any rule may report on a package made of these files' texts.
+pub fn may_have_findings<'t>(texts: impl IntoIterator<Item = &'t [u8]>) -> bool {
+    let (matcher, classes) = &*MATCHER;
+    let (mut map, mut concurrency) = (false, false);
+    for text in texts {
+        for m in matcher.find_overlapping_iter(text) {
+            match classes[m.pattern().as_usize()] {
+                Class::Recover | Class::Directive => return true,
+                Class::Map => map = true,
+                Class::Concurrency => concurrency = true,
+            }
+            if map && concurrency {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_have_findings;
+
+    #[test]
+    fn needs_a_map_and_concurrency_or_a_recover() {
+        let yes = |texts: &[&str]| may_have_findings(texts.iter().map(|t| t.as_bytes()));
+        assert!(!yes(&[
+            "package p\nfunc f() { m := map[int]int{}; m[1] = 2 }\n"
+        ]));
+        assert!(!yes(&["package p\nfunc f() {\n\tgo g()\n}\n"]));
+        // The map and the goroutine in different files of one package.
+        assert!(yes(&[
+            "package p\nvar m = map[int]int{}\n",
+            "package p\nfunc f() {\n\tgo g()\n}\n"
+        ]));
+        assert!(yes(&[
+            "package p\ntype T struct { mu sync.Mutex; m map[int]int }\nfunc (t *T) f() { t.mu.Lock() }\n"
+        ]));
+        assert!(yes(&["package p\nfunc f() { defer recover() }\n"]));
+        assert!(yes(&["package p\n//gomaplint:ignore GML001\n"]));
+    }
+}
