@@ -6,7 +6,7 @@
 //! callback, or passed to code that keeps it. Statement order counts: a write
 //! before the escape is private, one after it is not.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use tree_sitter::Node;
@@ -95,6 +95,10 @@ const BENIGN_METHODS: &[&str] = &[
 #[derive(Default)]
 pub struct OwnershipMemo {
     events: HashMap<DeclId, Rc<Vec<Event>>>,
+    /// Variables whose events are being found: asking again is a cycle.
+    in_progress: HashSet<DeclId>,
+    /// Whether the answer being built met a cycle, and so must not be kept.
+    met_cycle: bool,
     // Keyed by depth too: a result cut short by the depth limit is not the
     // same fact as one computed in full, and must not depend on query order.
     param_escapes: HashMap<(usize, usize, usize, usize), bool>,
@@ -209,7 +213,7 @@ impl<'a> Package<'a> {
         if !contains(func, at) || !self.runs_in_line(func, at) {
             return false;
         }
-        let events = self.events(b, func, false);
+        let events = self.events(b, func);
         let decl_end = b.name.end_byte();
         let at_byte = at.start_byte();
         // Code after `at` in a loop around it (and not around the declaration) runs before it too.
@@ -243,7 +247,17 @@ impl<'a> Package<'a> {
             return false;
         }
         // Each object on the way to the map must be this function's own.
-        let literal = b.value().and_then(|v| literal_of(self, b.file, v));
+        // The composite literal the value comes from: the declaration's own,
+        // or the one a constructor call returns (`nt := t.copy(nil)`), whose
+        // fields set from the callee's parameters take the call's arguments.
+        let literal = b.value().and_then(|v| match literal_of(self, b.file, v) {
+            Some(lit) => Some((b.file, lit, None)),
+            None if v.kind() == "call_expression" => self
+                .returned_literal(b.file, v)
+                .map(|(f, lit, callee)| (f, lit, Some((b.file, v, callee)))),
+            None => None,
+        });
+        let from_call = b.value().is_some_and(|v| v.kind() == "call_expression");
         let mut own = start != Start::Foreign;
         for k in 0..=steps.len() {
             let assigns: Vec<bool> = events
@@ -263,7 +277,13 @@ impl<'a> Package<'a> {
                 // A copy's fields still hold the original's maps.
                 false
             } else if k == 1 {
-                own && literal.is_none_or(|lit| self.literal_field_fresh(b.file, lit, &steps[0]))
+                own && match literal {
+                    Some((lfile, lit, call)) => {
+                        self.literal_field_fresh(lfile, lit, &steps[0], call, depth)
+                    }
+                    // A result whose fields the callee may have set from anything.
+                    None => !from_call,
+                }
             } else {
                 own
             };
@@ -443,6 +463,12 @@ impl<'a> Package<'a> {
                 let Some(function) = value.child_by_field_name("function") else {
                     return false;
                 };
+                // `t.copy(nil)`: a method of the package that returns a new value.
+                if function.kind() == "selector_expression" {
+                    return self
+                        .static_callee_of(file, value)
+                        .is_some_and(|(f, decl, _)| self.returns_fresh(f, decl, depth + 1));
+                }
                 if function.kind() != "identifier" {
                     return false;
                 }
@@ -496,6 +522,26 @@ impl<'a> Package<'a> {
         fresh
     }
 
+    /// The composite literal the callee of `call` returns, when its body has
+    /// a single `return &T{...}` or `return T{...}`: (its file, the literal,
+    /// the callee).
+    fn returned_literal(&self, file: usize, call: Node<'a>) -> Option<(usize, Node<'a>, Node<'a>)> {
+        let (cfile, decl, _) = self.static_callee_of(file, call)?;
+        let body = decl.child_by_field_name("body")?;
+        let mut returns = Vec::new();
+        walk(body, |n| {
+            if n.kind() == "return_statement" {
+                returns.push(n);
+            }
+            n.kind() != "func_literal"
+        });
+        let [ret] = returns.as_slice() else {
+            return None;
+        };
+        let value = ret.named_child(0)?.named_child(0)?;
+        literal_of(self, cfile, value).map(|lit| (cfile, lit, decl))
+    }
+
     fn named_result(&self, file: usize, decl: Node<'a>) -> Option<Binding<'a>> {
         let result = decl.child_by_field_name("result")?;
         if result.kind() != "parameter_list" {
@@ -510,9 +556,61 @@ impl<'a> Package<'a> {
 
     /// Whether the field that `step` names is fresh in a composite literal:
     /// not set, or set to a fresh value.
-    fn literal_field_fresh(&self, file: usize, lit: Node<'a>, step: &Step) -> bool {
+    fn literal_field_fresh(
+        &self,
+        file: usize,
+        lit: Node<'a>,
+        step: &Step,
+        call: Option<(usize, Node<'a>, Node<'a>)>,
+        depth: usize,
+    ) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
         let Step::Field(name) = step else {
             return false;
+        };
+        // A promoted field is set through the embedded field it comes from.
+        let promoted = match self.type_of(file, lit) {
+            Ty::Struct(t) => self.promoted_through(&t, name),
+            _ => None,
+        };
+        let name = promoted.as_ref().unwrap_or(name);
+        // A value the literal took from a parameter of the constructor is the
+        // call's argument: `copy(nil)` leaves the field empty.
+        let depth = depth + 1;
+        let fresh = |v: Node<'a>| -> bool {
+            if is_scalar_literal(v)
+                || self.is_fresh(file, v, depth)
+                || self.handed_over(file, v, depth)
+            {
+                return true;
+            }
+            let Some((cfile, call, callee)) = call else {
+                return false;
+            };
+            if v.kind() != "identifier" {
+                return false;
+            }
+            let Resolved::Local(b) = self.resolve(file, v) else {
+                return false;
+            };
+            let BindKind::Param {
+                func,
+                index,
+                role: ParamRole::Param,
+                ..
+            } = b.kind
+            else {
+                return false;
+            };
+            func.id() == callee.id()
+                && call
+                    .child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(index))
+                    .is_some_and(|arg| {
+                        self.is_fresh(cfile, arg, depth) || self.handed_over(cfile, arg, depth)
+                    })
         };
         let Some(body) = lit.child_by_field_name("body") else {
             return true;
@@ -533,7 +631,7 @@ impl<'a> Package<'a> {
                                     Some(v)
                                 }
                             })
-                            .is_some_and(|v| self.is_fresh(file, v, MAX_DEPTH));
+                            .is_some_and(fresh);
                     }
                 }
                 // Positional fields: the struct's declaration says which is which.
@@ -544,9 +642,7 @@ impl<'a> Package<'a> {
                     };
                     let Some(position) = position else {
                         // Unknown: any field may hold a shared object.
-                        if element.named_child(0).is_some_and(|v| {
-                            !self.is_fresh(file, v, MAX_DEPTH) && !is_scalar_literal(v)
-                        }) {
+                        if element.named_child(0).is_some_and(|v| !fresh(v)) {
                             return false;
                         }
                         continue;
@@ -557,11 +653,7 @@ impl<'a> Package<'a> {
                         .filter(|e| e.kind() != "comment")
                         .nth(position)
                         .and_then(|e| e.named_child(0));
-                    return value.is_none_or(|v| {
-                        is_scalar_literal(v)
-                            || self.is_fresh(file, v, MAX_DEPTH - 1)
-                            || self.handed_over(file, v)
-                    });
+                    return value.is_none_or(fresh);
                 }
                 _ => {}
             }
@@ -571,10 +663,10 @@ impl<'a> Package<'a> {
 
     /// A local this function made and has not shared, handed over to a new
     /// object: `ret := &Template{..., ns}` with `ns := &nameSpace{...}`.
-    fn handed_over(&self, file: usize, v: Node<'a>) -> bool {
+    fn handed_over(&self, file: usize, v: Node<'a>, depth: usize) -> bool {
         v.kind() == "identifier"
             && matches!(self.resolve(file, v), Resolved::Local(b)
-                if matches!(b.kind, BindKind::Var { .. }) && self.binding_private(b, &[], v, MAX_DEPTH))
+                if matches!(b.kind, BindKind::Var { .. }) && self.binding_private(b, &[], v, depth + 1))
     }
 
     /// Whether parameter `index` (or the receiver, `None`) of function `decl`
@@ -663,16 +755,37 @@ impl<'a> Package<'a> {
         None
     }
 
-    fn events(&self, b: Binding<'a>, func: Node<'a>, returns_escape: bool) -> Rc<Vec<Event>> {
+    /// What the uses of `b` do. A question that comes back to `b` while its
+    /// events are being found gets the cautious answer (shared from its
+    /// declaration on), and whatever depended on that is not remembered, so
+    /// that every answer is the same whatever was asked first.
+    fn events(&self, b: Binding<'a>, func: Node<'a>) -> Rc<Vec<Event>> {
         let id = b.id();
         if let Some(e) = self.ownership.borrow().events.get(&id) {
             return e.clone();
         }
-        let events = Rc::new(self.events_uncached(b, func, returns_escape, 0));
-        self.ownership
-            .borrow_mut()
-            .events
-            .insert(id, events.clone());
+        // A cycle, or a chain of questions too long to follow.
+        let nested = self.ownership.borrow().in_progress.len();
+        if nested >= 32 || self.ownership.borrow().in_progress.contains(&id) {
+            self.ownership.borrow_mut().met_cycle = true;
+            return Rc::new(vec![Event::Escape {
+                at: b.name.end_byte(),
+                path: Vec::new(),
+                strong: true,
+            }]);
+        }
+        let outer = {
+            let mut memo = self.ownership.borrow_mut();
+            memo.in_progress.insert(id.clone());
+            std::mem::replace(&mut memo.met_cycle, false)
+        };
+        let events = Rc::new(self.events_uncached(b, func, false, 0));
+        let mut memo = self.ownership.borrow_mut();
+        memo.in_progress.remove(&id);
+        if !memo.met_cycle {
+            memo.events.insert(id, events.clone());
+        }
+        memo.met_cycle |= outer;
         events
     }
 

@@ -129,6 +129,48 @@ impl<'a> Package<'a> {
         promoted
     }
 
+    /// The name of the embedded field of struct `strukt` through which `field`
+    /// is promoted (`common` for `tmpl` in `struct{ *common }`), when it is
+    /// not a field of `strukt` itself.
+    pub fn promoted_through(&self, strukt: &str, field: &str) -> Option<String> {
+        let &(file, ty) = self.types.get(strukt)?;
+        if ty.kind() != "struct_type" {
+            return None;
+        }
+        let list = ty.named_child(0)?;
+        let mut cursor = list.walk();
+        let decls: Vec<Node<'a>> = list
+            .named_children(&mut cursor)
+            .filter(|d| d.kind() == "field_declaration")
+            .collect();
+        for decl in &decls {
+            let mut names = decl.walk();
+            if decl
+                .children_by_field_name("name", &mut names)
+                .any(|n| self.text(file, n) == field)
+            {
+                return None;
+            }
+        }
+        for decl in decls {
+            if decl.child_by_field_name("name").is_some() {
+                continue;
+            }
+            let Some(type_node) = decl.child_by_field_name("type") else {
+                continue;
+            };
+            if let Ty::Struct(inner) = self.type_of_type_at(file, type_node, 1) {
+                if self.field_type(&inner, field) != Ty::Unknown {
+                    let text = self.text(file, type_node);
+                    let base = text.trim_start_matches('*');
+                    let base = base.rsplit('.').next().unwrap_or(base);
+                    return Some(base.split('[').next().unwrap_or(base).to_string());
+                }
+            }
+        }
+        None
+    }
+
     /// The type of field `field` of struct type `strukt`, looking into embedded structs.
     pub fn field_type(&self, strukt: &str, field: &str) -> Ty {
         self.field_type_at(strukt, field, 0)
