@@ -184,3 +184,61 @@ fn fixture_counts_meet_the_foundation_issue() {
     assert!(count("recover_cannot_catch_map_race", Label::Racy) >= 4);
     assert!(count("recover_cannot_catch_map_race", Label::Safe) >= 4);
 }
+
+/// The access walk (`Package::find_accesses`) finds exactly what the queries
+/// that state it (`unsynchronized_map_write.scm`, `concurrent_map_read_write.scm`)
+/// match, on every fixture.
+#[test]
+fn access_walk_finds_what_the_access_queries_match() {
+    use gomaplint::model::Package;
+    use gomaplint::model::access::AccessKind;
+    use gomaplint::source::SourceFile;
+    let q = gomaplint::rules::access_queries();
+    let (access_i, map_i) = (q.query.capture("access"), q.query.capture("map"));
+    let mut files = Vec::new();
+    for fx in all_fixtures() {
+        for entry in std::fs::read_dir(&fx.dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "go") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 100, "fixtures found");
+    let mut differences = Vec::new();
+    for path in files {
+        let text = std::fs::read(&path).unwrap();
+        let tree = gomaplint::parse::parse(&text).unwrap();
+        let source = SourceFile::new(path.clone(), path.display().to_string(), text, tree);
+        let pkg = Package::new(vec![&source]);
+        let walked: Vec<(bool, usize, usize)> = pkg
+            .find_accesses(0)
+            .iter()
+            .map(|a| (a.kind == AccessKind::Write, a.node.id(), a.map_node.id()))
+            .collect();
+        let mut queried = Vec::new();
+        q.query
+            .for_each_match(source.tree.root_node(), &source.text, |m| {
+                let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
+                if let (Some(node), Some(map)) = (get(access_i), get(map_i)) {
+                    queried.push((
+                        q.kind(m.pattern_index) == AccessKind::Write,
+                        node.id(),
+                        map.id(),
+                    ));
+                }
+            });
+        let (mut w, mut qd) = (walked.clone(), queried.clone());
+        w.sort();
+        qd.sort();
+        if w != qd {
+            differences.push(format!(
+                "{}: walk found {} accesses, the queries {}",
+                path.display(),
+                w.len(),
+                qd.len()
+            ));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}

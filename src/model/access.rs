@@ -85,35 +85,126 @@ pub struct AccessMatch<'a> {
 }
 
 impl<'a> Package<'a> {
-    /// Every map access of the package, per file, in source order: one query
-    /// pass per file, shared by every rule and every concurrent context.
-    /// Reads that are the targets of writes (`m[k] = v`) are left out.
-    pub fn access_matches(&self, q: &AccessQueries<'_>) -> &[Vec<AccessMatch<'a>>] {
+    /// Every map access of the package, per file, in source order: one walk
+    /// per file, shared by every rule and every concurrent context. It finds
+    /// what the access query (`queries/unsynchronized_map_write.scm` then
+    /// `queries/concurrent_map_read_write.scm`) matches, at the cost of a
+    /// plain tree walk; a test keeps the two in step. Reads that are the
+    /// targets of writes (`m[k] = v`) are left out.
+    pub fn access_matches(&self, _q: &AccessQueries<'_>) -> &[Vec<AccessMatch<'a>>] {
         self.access_index.get_or_init(|| {
-            let query = q.query;
-            let (access_i, map_i) = (query.capture("access"), query.capture("map"));
-            self.files
-                .iter()
-                .map(|source| {
-                    let mut found = Vec::new();
-                    query.for_each_match(source.tree.root_node(), &source.text, |m| {
-                        let kind = q.kind(m.pattern_index);
-                        let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
-                        if let (Some(node), Some(map_node)) = (get(access_i), get(map_i)) {
-                            if kind == AccessKind::Write || !is_write_target(node) {
-                                found.push(AccessMatch {
-                                    kind,
-                                    node,
-                                    map_node,
-                                });
-                            }
-                        }
-                    });
+            (0..self.files.len())
+                .map(|file| {
+                    let mut found: Vec<AccessMatch<'a>> = self
+                        .find_accesses(file)
+                        .into_iter()
+                        .filter(|a| a.kind == AccessKind::Write || !is_write_target(a.node))
+                        .collect();
                     found.sort_by_key(|a| a.node.start_byte());
                     found
                 })
                 .collect()
         })
+    }
+
+    /// The matches of the access query in one file, found by walking its tree:
+    /// writes (`m[k] = v`, `m[k] op= v`, `m[k]++`, `delete`, `clear`, and
+    /// assignments to a name or field, which may replace a map), then reads
+    /// (`m[k]`, `range m`, `len(m)`), each in source order.
+    pub fn find_accesses(&self, file: usize) -> Vec<AccessMatch<'a>> {
+        let kinds = &*KINDS;
+        let source = self.files[file];
+        let mut writes = Vec::new();
+        let mut reads = Vec::new();
+        let mut cursor = source.tree.walk();
+        loop {
+            let n = cursor.node();
+            let k = n.kind_id();
+            if k == kinds.assignment {
+                if let Some(left) = n.child_by_field_name("left") {
+                    let mut c = left.walk();
+                    for target in left.named_children(&mut c) {
+                        let t = target.kind_id();
+                        if t == kinds.index {
+                            if let Some(map) = target.child_by_field_name("operand") {
+                                writes.push(AccessMatch {
+                                    kind: AccessKind::Write,
+                                    node: target,
+                                    map_node: map,
+                                });
+                            }
+                        } else if t == kinds.identifier || t == kinds.selector {
+                            writes.push(AccessMatch {
+                                kind: AccessKind::Write,
+                                node: target,
+                                map_node: target,
+                            });
+                        }
+                    }
+                }
+            } else if k == kinds.inc || k == kinds.dec {
+                if let Some(target) = n.named_child(0).filter(|t| t.kind_id() == kinds.index) {
+                    if let Some(map) = target.child_by_field_name("operand") {
+                        writes.push(AccessMatch {
+                            kind: AccessKind::Write,
+                            node: target,
+                            map_node: map,
+                        });
+                    }
+                }
+            } else if k == kinds.call {
+                let function = n
+                    .child_by_field_name("function")
+                    .filter(|f| f.kind_id() == kinds.identifier);
+                let args = n.child_by_field_name("arguments");
+                if let (Some(function), Some(args)) = (function, args) {
+                    let name = source.text_of(function);
+                    if let Some(first) = args.named_child(0) {
+                        if name == "delete" || name == "clear" {
+                            writes.push(AccessMatch {
+                                kind: AccessKind::Write,
+                                node: n,
+                                map_node: first,
+                            });
+                        } else if name == "len" && args.named_child_count() == 1 {
+                            reads.push(AccessMatch {
+                                kind: AccessKind::Read,
+                                node: n,
+                                map_node: first,
+                            });
+                        }
+                    }
+                }
+            } else if k == kinds.index {
+                if let Some(map) = n.child_by_field_name("operand") {
+                    reads.push(AccessMatch {
+                        kind: AccessKind::Read,
+                        node: n,
+                        map_node: map,
+                    });
+                }
+            } else if k == kinds.range {
+                if let Some(map) = n.child_by_field_name("right") {
+                    reads.push(AccessMatch {
+                        kind: AccessKind::Read,
+                        node: n,
+                        map_node: map,
+                    });
+                }
+            }
+            if cursor.goto_first_child() {
+                continue;
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    writes.extend(reads);
+                    return writes;
+                }
+            }
+        }
     }
 
     /// The map accesses inside `node` of `file` that start at or after byte `from`.
@@ -131,6 +222,33 @@ impl<'a> Package<'a> {
         &all[lo..hi.max(lo)]
     }
 }
+
+/// The node kinds the access walk looks for, as the grammar numbers them.
+struct Kinds {
+    assignment: u16,
+    inc: u16,
+    dec: u16,
+    call: u16,
+    index: u16,
+    range: u16,
+    identifier: u16,
+    selector: u16,
+}
+
+static KINDS: std::sync::LazyLock<Kinds> = std::sync::LazyLock::new(|| {
+    let language = crate::parse::language();
+    let id = |kind: &str| language.id_for_node_kind(kind, true);
+    Kinds {
+        assignment: id("assignment_statement"),
+        inc: id("inc_statement"),
+        dec: id("dec_statement"),
+        call: id("call_expression"),
+        index: id("index_expression"),
+        range: id("range_clause"),
+        identifier: id("identifier"),
+        selector: id("selector_expression"),
+    }
+});
 
 #[derive(Clone)]
 enum Binding<'a> {

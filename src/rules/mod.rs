@@ -68,7 +68,8 @@ static ACCESS_QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
     CompiledQuery::new("map_accesses", &source).expect("bundled queries compile")
 });
 
-fn access_queries() -> AccessQueries<'static> {
+/// GML001's write patterns and GML003's read patterns, as one query.
+pub fn access_queries() -> AccessQueries<'static> {
     AccessQueries {
         query: &ACCESS_QUERY,
         write_patterns: unsynchronized_map_write::QUERY.query.pattern_count(),
