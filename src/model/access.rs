@@ -500,6 +500,10 @@ impl<'a> Package<'a> {
                     .unwrap_or_default();
                 let mut stack = frame.stack.clone();
                 stack.push(key);
+                // A callee that releases a lock it did not take (`unlockAndFinish`)
+                // ends its caller's critical section: its own lock state says
+                // what it holds, from its entry to that Unlock.
+                let inherits = self.held_on_entry(file, decl).is_empty();
                 frames.push(Frame {
                     file,
                     func: decl,
@@ -508,8 +512,8 @@ impl<'a> Package<'a> {
                         args,
                         receiver,
                     },
-                    write_locked: frame.write_locked || locks.holds_write_lock(),
-                    locked: frame.locked || !locks.held.is_empty(),
+                    write_locked: inherits && (frame.write_locked || locks.holds_write_lock()),
+                    locked: inherits && (frame.locked || !locks.held.is_empty()),
                     depth: frame.depth + 1,
                     via: frame.via.or(Some(call)),
                     stack,
@@ -812,10 +816,54 @@ impl<'a> Package<'a> {
                     .and_then(|r| r.named_child(0));
                 found = left.is_some_and(|l| self.text(file, l) == text)
                     && right.is_some_and(|r| is_fresh_value(self, file, r));
+            } else if n.kind() == "call_expression" {
+                // `b.resetLocked()`, which gives the field a new map.
+                found = self.replaces_field(file, n, value);
             }
             !found
         });
         found
+    }
+
+    /// Whether `call` is a call, on the value the map field `value` (`s.f`)
+    /// is taken from, of a method of the package that gives that field
+    /// another map (`s.f = make(...)`, `s.f = nil`).
+    pub fn replaces_field(&self, file: usize, call: Node<'a>, value: Node<'a>) -> bool {
+        let (Some(owner), Some(field)) = (
+            value.child_by_field_name("operand"),
+            value.child_by_field_name("field"),
+        ) else {
+            return false;
+        };
+        let field = self.text(file, field);
+        let Some((cfile, decl, Some(receiver))) = self.static_callee_of(file, call) else {
+            return false;
+        };
+        if self.text(file, receiver) != self.text(file, owner) {
+            return false;
+        }
+        let Some(recv_name) = decl
+            .child_by_field_name("receiver")
+            .and_then(|r| r.named_child(0))
+            .and_then(|p| p.child_by_field_name("name"))
+            .map(|n| self.text(cfile, n))
+        else {
+            return false;
+        };
+        let target = format!("{recv_name}.{field}");
+        let mut replaces = false;
+        walk(decl, |n| {
+            if n.kind() == "assignment_statement" {
+                let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
+                let right = n
+                    .child_by_field_name("right")
+                    .and_then(|r| r.named_child(0));
+                replaces |= left.is_some_and(|l| self.text(cfile, l) == target)
+                    && right.is_some_and(|r| r.kind() == "nil" || is_fresh_value(self, cfile, r));
+            }
+            !replaces
+        });
+        replaces
     }
 
     fn param_origin(

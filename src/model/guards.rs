@@ -258,6 +258,34 @@ impl<'a> Package<'a> {
         self.in_lone_test(file, node)
     }
 
+    /// A read in the one goroutine that writes the map (`go s.loop()`, and the
+    /// functions only it calls): it reads its own writes. Readers elsewhere
+    /// still need the lock.
+    fn owner_reads_own_writes(
+        &self,
+        accesses: &[GuardedAccess<'a>],
+        a: &GuardedAccess<'a>,
+        concurrent: &HashSet<Region>,
+    ) -> bool {
+        if a.kind != AccessKind::Read {
+            return false;
+        }
+        let owner_of = |g: &GuardedAccess<'a>| {
+            let scope = self.lock_scope(g.file, g.node, concurrent)?;
+            self.single_owner(g.file, scope)
+        };
+        let Some(owner) = owner_of(a) else {
+            return false;
+        };
+        let mut writes = accesses
+            .iter()
+            .filter(|w| w.key == a.key && w.kind == AccessKind::Write && w.in_place && !w.setup)
+            .peekable();
+        writes.peek().is_some()
+            && writes
+                .all(|w| owner_of(w).is_some_and(|o| o.0 == owner.0 && o.1.id() == owner.1.id()))
+    }
+
     /// An access in the function that made the map's owner (a constructor),
     /// where the goroutines it has started so far run no code that touches
     /// the same map: they may hold the value, but not use this map.
@@ -576,7 +604,8 @@ impl<'a> Package<'a> {
                 && !a.setup
                 && (self.in_dead_branch(a.file, a.node)
                     || self.after_join(a.file, a.node, concurrent)
-                    || self.constructing_alone(&accesses, a, concurrent))
+                    || self.constructing_alone(&accesses, a, concurrent)
+                    || self.owner_reads_own_writes(&accesses, a, concurrent))
             {
                 alone.push(i);
             }

@@ -12,6 +12,13 @@ use super::{Package, contains, walk};
 /// How many calls deep a wait is looked for, and callers up a join.
 const MAX_DEPTH: usize = 3;
 
+/// Whether a node is inside a loop of its function.
+fn in_loop(node: Node<'_>) -> bool {
+    super::ancestors(node)
+        .take_while(|n| !super::is_function(n.kind()))
+        .any(|n| n.kind() == "for_statement")
+}
+
 #[derive(Default)]
 pub struct JoinMemo {
     waits: HashMap<(usize, usize, usize), bool>,
@@ -57,6 +64,16 @@ impl<'a> Package<'a> {
         found
     }
 
+    /// Whether a call is itself a wait (`wg.Wait()`, `c.SignalAndWait()`),
+    /// not a call of a function that waits somewhere inside.
+    fn waits_itself(&self, file: usize, call: Node<'a>) -> bool {
+        call.child_by_field_name("function").is_some_and(|f| {
+            f.kind() == "selector_expression"
+                && f.child_by_field_name("field")
+                    .is_some_and(|m| self.text(file, m).ends_with("Wait"))
+        })
+    }
+
     /// Whether, at `node` in `func`, every goroutine `func` started (itself
     /// or through the functions it called) has been waited for: something
     /// was started, then waited for, and nothing started since.
@@ -76,10 +93,20 @@ impl<'a> Package<'a> {
                     return false;
                 }
                 "call_expression" if n.end_byte() <= node.start_byte() => {
-                    if self.starts_concurrency(file, n, 0) {
+                    let starts = self.starts_concurrency(file, n, 0);
+                    let waits = self.call_waits(file, n, 0);
+                    if starts && waits {
+                        // A function that starts goroutines and waits for them
+                        // (`runAll()`) leaves none running when it returns.
+                        joined = !spawned || joined;
+                    } else if starts {
                         spawned = true;
                         joined = false;
-                    } else if spawned && self.call_waits(file, n, 0) {
+                    } else if waits && (spawned || self.waits_itself(file, n)) {
+                        // Its own goroutines, or, waited for right here
+                        // (`closer.SignalAndWait()`), ones started elsewhere:
+                        // a shutdown path waits for the workers, then tears
+                        // down alone.
                         joined = true;
                     }
                 }
@@ -88,6 +115,57 @@ impl<'a> Package<'a> {
             true
         });
         joined
+    }
+
+    /// The one goroutine that runs function `func`, when that is the only
+    /// way it runs: it is the body of a single `go` statement, not in a loop
+    /// (`go s.loop()`), or only such functions call it. (The `go` statement's
+    /// file and node.) Exported functions and functions used as values may
+    /// run anywhere.
+    pub fn single_owner(&self, file: usize, func: Node<'a>) -> Option<(usize, Node<'a>)> {
+        self.single_owner_at(file, func, 0)
+    }
+
+    fn single_owner_at(
+        &self,
+        file: usize,
+        func: Node<'a>,
+        depth: usize,
+    ) -> Option<(usize, Node<'a>)> {
+        if depth >= MAX_DEPTH
+            || self.used_as_value(file, func)
+            || matches!(func.kind(), "function_declaration" | "method_declaration")
+                && self.is_api(file, func)
+        {
+            return None;
+        }
+        // A literal started with `go func() { ... }()`.
+        if func.kind() == "func_literal" {
+            let go = func
+                .parent()
+                .filter(|c| c.kind() == "call_expression")
+                .and_then(|c| c.parent())
+                .filter(|g| g.kind() == "go_statement")?;
+            return (!in_loop(go)).then_some((file, go));
+        }
+        let sites = self.call_sites(file, func);
+        let mut owner: Option<(usize, Node<'a>)> = None;
+        for site in sites.iter() {
+            let this = match site.call.parent().filter(|g| g.kind() == "go_statement") {
+                Some(go) if !in_loop(go) => (site.file, go),
+                Some(_) => return None,
+                None => {
+                    let caller = self.static_lock_scope(site.file, site.call);
+                    self.single_owner_at(site.file, caller, depth + 1)?
+                }
+            };
+            match owner {
+                None => owner = Some(this),
+                Some(o) if o.0 == this.0 && o.1.id() == this.1.id() => {}
+                Some(_) => return None,
+            }
+        }
+        owner
     }
 
     /// Whether the unexported function `decl` is only called after its

@@ -151,7 +151,7 @@ impl<'a> Package<'a> {
     /// held, taken by its caller or by the code that started it, until that
     /// `Unlock`. (A lock's first call in the function, in source order, is an
     /// unlock.)
-    fn held_on_entry(&self, file: usize, scope: Node<'a>) -> Vec<HeldLock<'a>> {
+    pub(crate) fn held_on_entry(&self, file: usize, scope: Node<'a>) -> Vec<HeldLock<'a>> {
         let Some(body) = scope.child_by_field_name("body") else {
             return Vec::new();
         };

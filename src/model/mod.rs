@@ -253,13 +253,28 @@ impl<'a> Package<'a> {
     }
 
     /// Whether a function or method can be called from other packages: an
-    /// exported name. (An exported method of an unexported type is API too:
-    /// such methods exist to satisfy interfaces that others call.)
+    /// exported name outside package `main`. (An exported method of an
+    /// unexported type is API too: such methods exist to satisfy interfaces
+    /// that others call.)
     pub fn is_api(&self, file: usize, decl: Node<'a>) -> bool {
-        decl.child_by_field_name("name").is_some_and(|n| {
-            self.text(file, n)
-                .starts_with(|c: char| c.is_ascii_uppercase())
-        })
+        // Nothing imports a command.
+        self.package_name(file) != "main"
+            && decl.child_by_field_name("name").is_some_and(|n| {
+                self.text(file, n)
+                    .starts_with(|c: char| c.is_ascii_uppercase())
+            })
+    }
+
+    /// The name in a file's `package` clause.
+    pub fn package_name(&self, file: usize) -> &str {
+        let root = self.files[file].tree.root_node();
+        let mut cursor = root.walk();
+        let clause = root
+            .named_children(&mut cursor)
+            .find(|n| n.kind() == "package_clause");
+        clause
+            .and_then(|c| c.named_child(0))
+            .map_or("", |n| self.text(file, n))
     }
 
     /// The names of the map-typed fields of the package's structs.

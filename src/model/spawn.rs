@@ -407,22 +407,28 @@ impl<'a> Package<'a> {
     /// Functions that others call concurrently by contract: `ServeHTTP`
     /// methods, gRPC service methods, and parallel tests.
     fn declared_spawns(&self, spawns: &mut Vec<Spawn<'a>>) {
-        let mut grpc_types: Vec<&str> = Vec::new();
+        // Types that embed a generated `UnimplementedXxxServer`, with the
+        // service interface `XxxServer` when the package declares it.
+        let mut grpc_types: Vec<(&str, Option<String>)> = Vec::new();
         for (name, &(file, ty)) in &self.types {
             if ty.kind() == "struct_type" {
-                let mut embeds = false;
+                let mut service = None;
                 walk(ty, |n| {
                     if n.kind() == "field_declaration" && n.child_by_field_name("name").is_none() {
                         let t = n
                             .child_by_field_name("type")
                             .map_or("", |t| self.text(file, t));
                         let base = t.rsplit('.').next().unwrap_or(t);
-                        embeds |= base.starts_with("Unimplemented") && base.ends_with("Server");
+                        if let Some(s) = base.strip_prefix("Unimplemented") {
+                            if s.ends_with("Server") {
+                                service = Some(s.to_string());
+                            }
+                        }
                     }
-                    !embeds
+                    service.is_none()
                 });
-                if embeds {
-                    grpc_types.push(name);
+                if let Some(service) = service {
+                    grpc_types.push((name, Some(service)));
                 }
             }
         }
@@ -434,12 +440,12 @@ impl<'a> Package<'a> {
                 .decl
                 .child_by_field_name("parameters")
                 .map_or(0, |p| p.named_child_count());
-            let kind = if name == "ServeHTTP" && params == 2 {
+            let kind = if name == "ServeHTTP" && params == 2 && self.may_be_served(recv) {
                 SpawnKind::Handler
-            } else if grpc_types.contains(&recv.as_str())
-                && name.starts_with(|c: char| c.is_ascii_uppercase())
-                && params >= 1
-            {
+            } else if grpc_types.iter().any(|(t, service)| {
+                *t == recv.as_str()
+                    && self.is_grpc_handler(method.file, method.decl, name, service.as_deref())
+            }) {
                 SpawnKind::GrpcMethod
             } else {
                 continue;
@@ -462,6 +468,102 @@ impl<'a> Package<'a> {
                 spawns.push(self.declared(SpawnKind::ParallelTest, file, decl, label));
             }
         }
+    }
+
+    /// Whether the `ServeHTTP` of type `recv` may be served: net/http then
+    /// runs it for many requests at once. An exported type of a library is
+    /// served by its users; otherwise something in the package must serve
+    /// handlers (`http.Handle`, a mux, `http.Server{Handler: ...}`,
+    /// `httptest.NewServer`, `ListenAndServe`). A handler only ever called
+    /// directly (`h.ServeHTTP(rec, req)` in a test) runs like any method.
+    fn may_be_served(&self, recv: &str) -> bool {
+        let library = self.files.iter().any(|f| {
+            let root = f.tree.root_node();
+            let mut c = root.walk();
+            root.named_children(&mut c)
+                .find(|n| n.kind() == "package_clause")
+                .and_then(|p| p.named_child(0))
+                .is_some_and(|n| f.text_of(n) != "main")
+        });
+        if library && recv.starts_with(|c: char| c.is_ascii_uppercase()) {
+            return true;
+        }
+        self.files.iter().any(|f| {
+            super::super::queries::mentions_any(
+                &f.text,
+                &[
+                    "Handle(",
+                    "Handler:",
+                    "NewServer(",
+                    "NewTLSServer(",
+                    "Serve(",
+                    "ListenAndServe",
+                    "Handler(",
+                    "HandleFunc(",
+                ],
+            )
+        })
+    }
+
+    /// Whether method `name` of a gRPC service implementation is one that
+    /// gRPC calls per request: in the method set of the service interface
+    /// `XxxServer` when the package declares it, otherwise one of the handler
+    /// shapes `(ctx context.Context, req *Req) (*Resp, error)` and
+    /// `([req *Req,] stream Xxx_YyyServer) error`. Other methods (set-up,
+    /// configuration) are ordinary methods.
+    fn is_grpc_handler(
+        &self,
+        file: usize,
+        decl: Node<'a>,
+        name: &str,
+        service: Option<&str>,
+    ) -> bool {
+        if !name.starts_with(|c: char| c.is_ascii_uppercase()) {
+            return false;
+        }
+        if let Some(&(ifile, iface)) = service.and_then(|s| self.types.get(s)) {
+            if iface.kind() == "interface_type" {
+                let mut declared = false;
+                walk(iface, |n| {
+                    if n.kind() == "method_elem" || n.kind() == "method_spec" {
+                        declared |= n
+                            .child_by_field_name("name")
+                            .is_some_and(|m| self.text(ifile, m) == name);
+                        return false;
+                    }
+                    !declared
+                });
+                return declared;
+            }
+        }
+        let params: Vec<String> = decl
+            .child_by_field_name("parameters")
+            .map(|p| {
+                let mut c = p.walk();
+                p.named_children(&mut c)
+                    .filter(|d| d.kind() == "parameter_declaration")
+                    .flat_map(|d| {
+                        let ty = d
+                            .child_by_field_name("type")
+                            .map_or(String::new(), |t| self.text(file, t).replace(' ', ""));
+                        let mut names = d.walk();
+                        let count = d.children_by_field_name("name", &mut names).count().max(1);
+                        std::iter::repeat_n(ty, count)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let result = decl
+            .child_by_field_name("result")
+            .map_or(String::new(), |r| self.text(file, r).replace(' ', ""));
+        let unary = params.len() == 2
+            && params[0].ends_with("context.Context")
+            && params[1].starts_with('*')
+            && result.ends_with(",error)");
+        let streaming = matches!(params.len(), 1 | 2)
+            && params.last().is_some_and(|p| p.ends_with("Server"))
+            && result == "error";
+        unary || streaming
     }
 
     fn declared(&self, kind: SpawnKind, file: usize, decl: Node<'a>, label: Node<'a>) -> Spawn<'a> {
@@ -629,6 +731,40 @@ impl<'a> Package<'a> {
         id.file == spawn.file && loop_node.start_byte() <= id.byte && id.byte < loop_node.end_byte()
     }
 
+    /// The groups a spawn reports to, by last name: `wg` for `wg.Go(f)`,
+    /// `g.Go(f)` or a body that calls `wg.Done()`. Empty when none is seen:
+    /// then any wait may be the one.
+    fn reported_groups(&self, spawn: &Spawn<'a>) -> HashSet<String> {
+        let mut groups = HashSet::new();
+        if matches!(spawn.kind, SpawnKind::WaitGroupGo | SpawnKind::ErrgroupGo) {
+            if let Some(g) = spawn
+                .site
+                .child_by_field_name("function")
+                .and_then(|f| f.child_by_field_name("operand"))
+            {
+                groups.insert(last_name(self.text(spawn.file, g)).to_string());
+            }
+        }
+        let file = spawn.body.file();
+        walk(spawn.body.node(), |n| {
+            if n.kind() == "call_expression" {
+                if let Some(f) = n
+                    .child_by_field_name("function")
+                    .filter(|f| f.kind() == "selector_expression")
+                {
+                    let method = f.child_by_field_name("field").map(|m| self.text(file, m));
+                    if method == Some("Done") {
+                        if let Some(g) = f.child_by_field_name("operand") {
+                            groups.insert(last_name(self.text(file, g)).to_string());
+                        }
+                    }
+                }
+            }
+            true
+        });
+        groups
+    }
+
     /// Names that the goroutine sends on or closes: the channels a receive can wait on.
     fn signalled_channels(&self, spawn: &Spawn<'a>) -> HashSet<String> {
         let file = spawn.body.file();
@@ -720,6 +856,7 @@ impl<'a> Package<'a> {
         let file = spawn.file;
         let from = spawn.site.end_byte();
         let channels = self.signalled_channels(spawn);
+        let groups = self.reported_groups(spawn);
         let mut join = None;
         walk(starter, |n| {
             if join.is_some() || n.end_byte() <= from || n.start_byte() >= until {
@@ -732,10 +869,15 @@ impl<'a> Package<'a> {
                 return true;
             }
             let is_join = match n.kind() {
+                // `wg.Wait()` joins the goroutines that report to `wg`; a wait
+                // on another group (`other.Wait()`) joins only those.
                 "call_expression" => n.child_by_field_name("function").is_some_and(|f| {
                     f.kind() == "selector_expression"
                         && f.child_by_field_name("field")
                             .is_some_and(|m| self.text(file, m).ends_with("Wait"))
+                        && f.child_by_field_name("operand").is_none_or(|g| {
+                            groups.is_empty() || groups.contains(last_name(self.text(file, g)))
+                        })
                 }),
                 "unary_expression" => {
                     n.child_by_field_name("operator")

@@ -76,6 +76,20 @@ func (r *Registry) Len() int {
 ```
 "#;
 
+/// Whether two accesses of a map hold some lock in common, named as their
+/// owners name it. A caller's lock that cannot be named may be the same.
+fn share_a_lock(a: &GuardedAccess<'_>, b: &GuardedAccess<'_>) -> bool {
+    let holds_some = |x: &GuardedAccess<'_>| x.caller_locked || !x.locks.is_empty();
+    if !holds_some(a) || !holds_some(b) {
+        return false;
+    }
+    a.caller_locked
+        || b.caller_locked
+        || a.locks
+            .iter()
+            .any(|(l, _, _)| !l.0.starts_with("other:") && b.locks.iter().any(|(m, _, _)| m == l))
+}
+
 /// An access that holds the guard, to show where it is taken.
 fn guarded_example<'g, 'a>(
     guards: &'g Guards<'a>,
@@ -134,10 +148,23 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         if !same.iter().any(|w| w.kind == AccessKind::Write) {
             continue;
         }
-        // The lock must guard most of the map's accesses: where it guards only
-        // a few, the map is kept safe by other means (phases, callers' locks).
+        // The lock must guard most of the map's accesses: that is the
+        // author's statement that it guards the map. Where it guards only a
+        // few, the map is kept safe by other means (phases, callers' locks
+        // that cannot be seen, such as a lock taken through an interface).
         let guarded = same.iter().filter(|b| b.holds(lock)).count();
         if guarded * 2 < same.len() {
+            continue;
+        }
+        // Lockset: two accesses can race only when no lock is held at both.
+        // Report an access only when some other access, one of the two a
+        // write, shares no lock with it (an outer lock that every access
+        // holds is enough); the guard names the fix.
+        if !same.iter().any(|b| {
+            b.node.id() != a.node.id()
+                && (a.kind == AccessKind::Write || b.kind == AccessKind::Write)
+                && !share_a_lock(a, b)
+        }) {
             continue;
         }
         // A lock above the map's own struct (`a.mu` for `a.imports.services`)

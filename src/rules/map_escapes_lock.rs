@@ -198,9 +198,14 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             // `m := t.idle; t.idle = nil` under the lock detaches the map: `m` owns it now.
             let mut detached = false;
             walk(func, |n| {
-                if n.kind() == "assignment_statement" && n.start_byte() >= take.end_byte() && held(n) {
-                    let target = n.child_by_field_name("left").and_then(|l| l.named_child(0));
-                    detached |= target.is_some_and(|t| pkg.text(file, t) == map);
+                if n.start_byte() >= take.end_byte() && held(n) {
+                    if n.kind() == "assignment_statement" {
+                        let target = n.child_by_field_name("left").and_then(|l| l.named_child(0));
+                        detached |= target.is_some_and(|t| pkg.text(file, t) == map);
+                    } else if n.kind() == "call_expression" {
+                        // `m := s.pending; s.resetLocked()`, which gives `s.pending` a new map.
+                        detached |= pkg.replaces_field(file, n, value);
+                    }
                 }
                 !detached
             });
