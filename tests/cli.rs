@@ -444,8 +444,15 @@ fn prefilter_never_changes_the_findings() {
     assert_eq!(stdout(&on), stdout(&off));
     // A package with no map and nothing concurrent is not parsed, and has no findings either way.
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "plain/main.go", "package main\n\nfunc main() {\n\tprintln(1)\n}\n");
+    write(
+        dir.path(),
+        "plain/main.go",
+        "package main\n\nfunc main() {\n\tprintln(1)\n}\n",
+    );
     let on = gomaplint(dir.path(), &["--format", "json"]);
     let off = gomaplint(dir.path(), &["--format", "json", "--no-prefilter"]);
-    assert_eq!((on.status.code(), stdout(&on)), (off.status.code(), stdout(&off)));
+    assert_eq!(
+        (on.status.code(), stdout(&on)),
+        (off.status.code(), stdout(&off))
+    );
 }

@@ -401,6 +401,44 @@ impl<'a> Package<'a> {
         only_called && !self.param_calls(file, decl, index).is_empty()
     }
 
+    /// Whether an unexported function or method is dead code: nothing in the
+    /// package (tests included) calls it or takes it as a value, and no
+    /// interface of the package names it (an unexported method can satisfy
+    /// only those). `init`, `main` and tests run anyway.
+    pub fn is_dead(&self, file: usize, decl: Node<'a>) -> bool {
+        let Some(name) = decl.child_by_field_name("name").map(|n| self.text(file, n)) else {
+            return false;
+        };
+        if name.starts_with(|c: char| c.is_ascii_uppercase())
+            || matches!(name, "init" | "main" | "_")
+            || self.used_as_value(file, decl)
+            || !self.call_sites(file, decl).is_empty()
+        {
+            return false;
+        }
+        if decl.kind() == "method_declaration" {
+            let in_interface = self.types.values().any(|&(f, ty)| {
+                ty.kind() == "interface_type" && {
+                    let mut named = false;
+                    walk(ty, |n| {
+                        if matches!(n.kind(), "method_elem" | "method_spec") {
+                            named |= n
+                                .child_by_field_name("name")
+                                .is_some_and(|m| self.text(f, m) == name);
+                            return false;
+                        }
+                        !named
+                    });
+                    named
+                }
+            });
+            if in_interface {
+                return false;
+            }
+        }
+        true
+    }
+
     /// Whether a function or method of the package is used as a value
     /// (`f := s.m`, `AfterFunc(d, s.m)`): it may be called from anywhere,
     /// with anything held. For a function literal bound to a local variable:

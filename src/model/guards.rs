@@ -70,6 +70,13 @@ fn strip_selectors(expr: &str, up: usize) -> &str {
     owner
 }
 
+/// The index expression of the last index in an expression: `i` in `s.shards[i]`.
+fn last_index(expr: &str) -> Option<&str> {
+    let close = expr.rfind(']')?;
+    let open = expr[..close].rfind('[')?;
+    Some(&expr[open + 1..close])
+}
+
 /// `ps[i].x` as `ps[*].x`: any element.
 fn any_index(expr: &str) -> String {
     let mut out = String::with_capacity(expr.len());
@@ -154,6 +161,28 @@ impl<'a> Package<'a> {
                 _ => None,
             },
             "parenthesized_expression" => self.map_key(file, expr.named_child(0)?),
+            // A shard of an array or slice of maps: `s.shards[i]`, whose lock may
+            // be the stripe `s.locks[i]` chosen by the same index.
+            "index_expression" => {
+                let operand = expr.child_by_field_name("operand")?;
+                if operand.kind() != "selector_expression" {
+                    return None;
+                }
+                let owner = operand.child_by_field_name("operand")?;
+                let field = self.text(file, operand.child_by_field_name("field")?);
+                if !self.struct_field_names_any().contains(field) {
+                    return None;
+                }
+                let Ty::Struct(t) = self.type_of(file, owner) else {
+                    return None;
+                };
+                match self.field_type(&t, field) {
+                    Ty::Slice(elem) if elem.is_map() => {
+                        Some((MapKey::Field(t, format!("{field}[]")), Some(expr)))
+                    }
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -166,6 +195,16 @@ impl<'a> Package<'a> {
             indexed.as_deref()
         } else {
             base
+        };
+        // Striped locks: `s.locks[i]` guards `s.shards[i]`, the stripe chosen
+        // by the same index expression.
+        let striped;
+        let receiver = match base.and_then(last_index) {
+            Some(index) if index != "*" && receiver.contains(&format!("[{index}]")) => {
+                striped = receiver.replace(&format!("[{index}]"), "[=]");
+                striped.as_str()
+            }
+            _ => receiver,
         };
         if let Some(base) = base {
             // The map's own struct first, then each struct above it.
@@ -245,8 +284,8 @@ impl<'a> Package<'a> {
             .filter(|n| matches!(n.kind(), "function_declaration" | "method_declaration"))
             .last()
             .unwrap_or(func);
-        // `init`, and the helpers only set-up code calls.
-        if self.is_setup_function(file, top) {
+        // `init`, and the helpers only set-up code calls. Dead code never runs.
+        if self.is_setup_function(file, top) || self.is_dead(file, top) {
             return true;
         }
         // A value this function made (or every caller hands it fresh) and has not shared yet.

@@ -39,24 +39,26 @@ impl<'a> LockSet<'a> {
     }
 }
 
-/// `x.Lock()` and friends as an expression statement: (receiver, method name, call).
+/// `x.Lock()` and friends as an expression statement: (the lock's name, as
+/// `canonical_lock` gives it, the method name, the call).
 pub fn lock_call<'a, 's>(
     pkg: &'s Package<'a>,
     file: usize,
     stmt: Node<'a>,
-) -> Option<(&'s str, &'s str, Node<'a>)> {
+) -> Option<(String, &'s str, Node<'a>)> {
     if stmt.kind() != "expression_statement" {
         return None;
     }
     lock_call_expr(pkg, file, stmt.named_child(0)?)
 }
 
-/// `x.Lock()` and friends as a call expression: (receiver, method name, call).
+/// `x.Lock()` and friends as a call expression: (the lock's name, the method
+/// name, the call).
 pub fn lock_call_expr<'a, 's>(
     pkg: &'s Package<'a>,
     file: usize,
     call: Node<'a>,
-) -> Option<(&'s str, &'s str, Node<'a>)> {
+) -> Option<(String, &'s str, Node<'a>)> {
     if call.kind() != "call_expression"
         || call.child_by_field_name("arguments")?.named_child_count() != 0
     {
@@ -70,7 +72,7 @@ pub fn lock_call_expr<'a, 's>(
     if !matches!(method, "Lock" | "Unlock" | "RLock" | "RUnlock") {
         return None;
     }
-    let receiver = pkg.text(file, function.child_by_field_name("operand")?);
+    let receiver = pkg.canonical_lock(file, function.child_by_field_name("operand")?);
     Some((receiver, method, call))
 }
 
@@ -155,7 +157,7 @@ impl<'a> Package<'a> {
         let Some(body) = scope.child_by_field_name("body") else {
             return Vec::new();
         };
-        let mut first: Vec<(&str, LockMode, bool, Node<'a>)> = Vec::new();
+        let mut first: Vec<(String, LockMode, bool, Node<'a>)> = Vec::new();
         walk(body, |n| {
             if n.kind() == "func_literal" {
                 return false;
@@ -166,7 +168,7 @@ impl<'a> Package<'a> {
                 "expression_statement" => Some(n),
                 _ => return true,
             };
-            let mut found: Vec<(&str, &str, Node<'a>)> = call
+            let mut found: Vec<(String, &str, Node<'a>)> = call
                 .and_then(|c| match c.kind() {
                     "call_expression" => lock_call_expr(self, file, c),
                     _ => lock_call(self, file, c),
@@ -308,7 +310,7 @@ impl<'a> LockWalk<'_, '_, 'a> {
             _ => {}
         }
         if let Some((receiver, method, call)) = lock_call(self.pkg, self.file, stmt) {
-            apply_lock_call(set, receiver, method, call);
+            apply_lock_call(set, &receiver, method, call);
         } else if let Some(body) = self.pkg.local_lock_closure(self.file, stmt) {
             // `accLock()` where `accLock := func() { if isq { ... }; acc.mu.Lock() }`:
             // the closure's statements run here.

@@ -7,6 +7,7 @@ pub mod callgraph;
 pub mod entry_locks;
 pub mod guards;
 pub mod joins;
+pub mod lock_identity;
 pub mod locks;
 pub mod ownership;
 pub mod phases;
@@ -51,6 +52,8 @@ pub struct Package<'a> {
     pub false_consts: std::collections::HashSet<String>,
     /// The names of map-typed struct fields, computed on first use.
     map_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
+    /// The names of all struct fields, computed on first use.
+    any_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
     /// Every call and use of a name, by name, indexed on first use.
     name_index: std::cell::OnceCell<callgraph::NameIndex<'a>>,
     /// Call sites and value uses found so far.
@@ -162,6 +165,7 @@ impl<'a> Package<'a> {
             methods_by_name: HashMap::new(),
             shown_as_map: RefCell::new(HashMap::new()),
             map_field_names: std::cell::OnceCell::new(),
+            any_field_names: std::cell::OnceCell::new(),
             name_index: std::cell::OnceCell::new(),
             call_graph: RefCell::new(callgraph::CallGraphMemo::default()),
             ownership: RefCell::new(ownership::OwnershipMemo::default()),
@@ -275,6 +279,27 @@ impl<'a> Package<'a> {
         clause
             .and_then(|c| c.named_child(0))
             .map_or("", |n| self.text(file, n))
+    }
+
+    /// The names of every field of the package's structs.
+    pub fn struct_field_names_any(&self) -> &std::collections::HashSet<String> {
+        self.any_field_names.get_or_init(|| {
+            let mut names = std::collections::HashSet::new();
+            for &(file, ty) in self.types.values() {
+                if ty.kind() != "struct_type" {
+                    continue;
+                }
+                walk(ty, |n| {
+                    if n.kind() == "field_identifier"
+                        && n.parent().is_some_and(|p| p.kind() == "field_declaration")
+                    {
+                        names.insert(self.text(file, n).to_string());
+                    }
+                    true
+                });
+            }
+            names
+        })
     }
 
     /// The names of the map-typed fields of the package's structs.
