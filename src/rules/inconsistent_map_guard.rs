@@ -28,14 +28,17 @@ static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
 const DOCS: &str = r#"## What it does
 Infers, across all files of a package, which mutex guards each map that is a
 struct field or a package-level variable: the lock held at most of the places
-that access it. Then it reports the accesses made without that lock, or under a
-different one. The lock is the author's own statement that the map is shared, so
+that access it. Then it reports an access made without that lock, or under a
+different one, when it shares no lock at all with some other access of the map,
+one of the two a write (the lockset test: an outer lock that every access holds
+is enough). The lock is the author's own statement that the map is shared, so
 this works in library packages that start no goroutine themselves.
 
 Not reported: accesses while the value is being built (in a constructor that
-has not yet returned or shared it, in `init`, in a test on a value it made
-itself), maps that are never written after set-up (reading them needs no
-lock), and functions that run with the lock taken by their caller (named
+has not yet returned or shared it, in `init` and the helpers only it calls, in
+a test on a value it made itself, after the goroutines are joined), unexported
+code that nothing calls, maps that are never written after set-up (reading them
+needs no lock), functions that run with the lock taken by their caller (named
 `...Locked`, documented as "must be held", or only ever called with the lock
 held), and maps whose lock guards fewer than half of their accesses (then the
 lock is not the map's guard: phases or callers keep the map safe).

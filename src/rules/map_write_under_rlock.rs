@@ -38,7 +38,11 @@ a fatal error, not a panic, so `recover()` cannot stop it.
 
 The lock itself says the map is shared, so this is reported even where no
 goroutine is visible: the typical case is the get-or-fill path of a cache,
-called from many request handlers.
+called from many request handlers. It is reported only for a shared map: one
+reached from the read lock's owner, a package variable, a parameter, the
+receiver or a value loaded from shared state; a field map only when the read
+lock belongs to the map's owner. Filling a map that the function made itself,
+and has not shared, is not a shared write whatever lock is held.
 
 ## Example
 ```go
