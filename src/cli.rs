@@ -1,18 +1,9 @@
 //! The command line (clap derive types only).
 
-use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Reports with the source snippet and labels (miette).
-    Text,
-    /// One JSON array of findings.
-    Json,
-    /// SARIF 2.1.0, for GitHub code scanning.
-    Sarif,
-    /// GitHub Actions annotations (`::error file=...::...`).
-    Github,
-}
+use clap::{Parser, ValueEnum};
+use gomaplint::output::Format;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Color {
@@ -32,9 +23,9 @@ pub struct Cli {
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
 
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format [default: text, or the configuration's `output-format`]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
 
     /// When to color text output
     #[arg(long, value_enum, default_value_t = Color::Auto)]
@@ -47,6 +38,27 @@ pub struct Cli {
     /// Do not run these rules: codes or names, comma-separated
     #[arg(long, value_name = "CODES", value_delimiter = ',')]
     pub ignore: Vec<String>,
+
+    /// Use this configuration file for every path, instead of the
+    /// `gomaplint.toml` or `.gomaplint.toml` found above each package
+    #[arg(long, value_name = "FILE", conflicts_with = "isolated")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore every configuration file
+    #[arg(long)]
+    pub isolated: bool,
+
+    /// Report only findings that this baseline file does not record
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record the current findings in this baseline file, report nothing, exit 0
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Also report baseline entries that match no finding (fixed since), and exit 1 if there are any
+    #[arg(long, requires = "baseline")]
+    pub show_stale_baseline: bool,
 
     /// List the rules and exit
     #[arg(long, conflicts_with = "explain")]

@@ -4,8 +4,11 @@
 //! Data flows one way: discover -> parse (parallel) -> package model -> rules ->
 //! suppressions -> sort -> render.
 
+pub mod baseline;
+pub mod config;
 pub mod diagnostic;
 pub mod discover;
+pub mod fingerprint;
 pub mod model;
 pub mod output;
 pub mod parse;
@@ -15,12 +18,13 @@ pub mod rules;
 pub mod source;
 pub mod suppress;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use diagnostic::Diagnostic;
+use diagnostic::{Diagnostic, Severity};
 use discover::Target;
 use source::SourceFile;
 
@@ -36,6 +40,135 @@ pub struct Outcome {
     /// Problems worth telling that do not stop the run (syntax errors, bad directives).
     pub warnings: Vec<String>,
     pub files_checked: usize,
+    /// The display paths of the files checked (those whose findings are reported).
+    pub checked_files: Vec<String>,
+    /// Findings a baseline hid (see `baseline`).
+    pub baseline_hidden: usize,
+}
+
+/// How the rules run on one package: which ones, and at what severity.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub selection: rules::Selection,
+    /// Severity per rule code, replacing the rule's own.
+    pub severity: BTreeMap<&'static str, Severity>,
+}
+
+/// The rule choices of the command line, which override the configuration's.
+#[derive(Clone, Debug, Default)]
+pub struct RuleOverrides {
+    /// `--select`: replaces the configuration's `select` and `ignore`.
+    pub select: Option<Vec<&'static str>>,
+    /// `--ignore`: removed from what the configuration selects.
+    pub ignore: Vec<&'static str>,
+}
+
+/// What to lint, with each package's settings: discovery and configuration
+/// resolved, nothing parsed yet.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// The files of each package folder, and the settings that apply there.
+    pub packages: Vec<(Vec<Target>, Arc<Settings>)>,
+    /// Paths that could not be read.
+    pub errors: Vec<String>,
+    /// Configuration files that cannot be used: the run must not go on.
+    pub config_errors: Vec<config::ConfigError>,
+    /// `output-format` of the configuration that applies to the first path.
+    pub output_format: Option<output::Format>,
+}
+
+/// Finds the files to lint and the configuration of each package.
+pub fn plan(paths: &[String], source: config::Source, overrides: &RuleOverrides) -> Plan {
+    let discovery = discover::discover(paths);
+    let mut plan = Plan {
+        errors: discovery.errors,
+        ..Plan::default()
+    };
+    let mut resolver = config::Resolver::new(source);
+    let mut config_errors = Vec::new();
+    let mut note = |e: config::ConfigError| {
+        if !config_errors.contains(&e) {
+            config_errors.push(e);
+        }
+    };
+    // Run-wide settings come from the configuration of the first path.
+    if let Some(first) = paths.first() {
+        let root = Path::new(discover::strip_go_pattern(first));
+        let dir = if root.is_file() {
+            root.parent().unwrap_or(Path::new(""))
+        } else {
+            root
+        };
+        match resolver.for_dir(dir) {
+            Ok(config) => plan.output_format = config.and_then(|c| c.output_format),
+            Err(e) => note(e),
+        }
+    }
+    let mut by_dir: BTreeMap<PathBuf, Vec<Target>> = BTreeMap::new();
+    for target in discovery.targets {
+        let dir = target
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        by_dir.entry(dir).or_default().push(target);
+    }
+    let mut settings: HashMap<Option<PathBuf>, Arc<Settings>> = HashMap::new();
+    for (dir, mut targets) in by_dir {
+        let config = match resolver.for_dir(&dir) {
+            Ok(config) => config,
+            Err(e) => {
+                note(e);
+                continue;
+            }
+        };
+        if let Some(config) = &config {
+            let canonical_dir = std::fs::canonicalize(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                &dir
+            })
+            .unwrap_or_else(|_| dir.clone());
+            for t in &mut targets {
+                if let Some(name) = t.path.file_name()
+                    && config.excludes(&canonical_dir.join(name))
+                {
+                    t.report = false;
+                }
+            }
+        }
+        if !targets.iter().any(|t| t.report) {
+            continue;
+        }
+        let key = config.as_ref().map(|c| c.path.clone());
+        let package_settings = settings
+            .entry(key)
+            .or_insert_with(|| Arc::new(settings_for(config.as_deref(), overrides)))
+            .clone();
+        plan.packages.push((targets, package_settings));
+    }
+    plan.config_errors = config_errors;
+    plan
+}
+
+/// A configuration's settings with the command line's on top.
+fn settings_for(config: Option<&config::Config>, overrides: &RuleOverrides) -> Settings {
+    let mut layers: Vec<(Option<&[&'static str]>, &[&'static str])> = Vec::new();
+    if let Some(c) = config {
+        layers.push((c.select.as_deref(), &c.ignore));
+    }
+    layers.push((overrides.select.as_deref(), &overrides.ignore));
+    Settings {
+        selection: rules::Selection::layered(&layers),
+        severity: config.map(|c| c.severity.clone()).unwrap_or_default(),
+    }
+}
+
+/// Lints what a plan found.
+pub fn lint_plan(plan: Plan, options: Options) -> Outcome {
+    let mut outcome = lint_packages(plan.packages, options);
+    outcome.errors.splice(0..0, plan.errors);
+    outcome
 }
 
 /// Lints the given paths (files, folders, `./...` patterns) with every rule.
@@ -80,6 +213,7 @@ struct PackageResult {
     errors: Vec<String>,
     warnings: Vec<String>,
     files: usize,
+    checked: Vec<String>,
 }
 
 /// Lints the files, one Go package (folder) per task.
@@ -102,9 +236,22 @@ pub fn lint_targets_with(
             .unwrap_or_default();
         by_dir.entry(dir).or_default().push(target);
     }
-    let results: Vec<PackageResult> = by_dir
+    let settings = Arc::new(Settings {
+        selection: selection.clone(),
+        severity: BTreeMap::new(),
+    });
+    let packages = by_dir
+        .into_values()
+        .map(|files| (files, settings.clone()))
+        .collect();
+    lint_packages(packages, options)
+}
+
+/// Lints packages (the files of one folder each), each with its settings.
+pub fn lint_packages(packages: Vec<(Vec<Target>, Arc<Settings>)>, options: Options) -> Outcome {
+    let results: Vec<PackageResult> = packages
         .into_par_iter()
-        .map(|(_, files)| lint_folder(files, selection, options))
+        .map(|(files, settings)| lint_folder(files, &settings, options))
         .collect();
     let mut outcome = Outcome::default();
     for r in results {
@@ -113,7 +260,9 @@ pub fn lint_targets_with(
         outcome.errors.extend(r.errors);
         outcome.warnings.extend(r.warnings);
         outcome.files_checked += r.files;
+        outcome.checked_files.extend(r.checked);
     }
+    outcome.checked_files.sort();
     outcome
         .diagnostics
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -176,17 +325,14 @@ fn package_name(file: &SourceFile) -> String {
         .unwrap_or_default()
 }
 
-fn lint_folder(
-    targets: Vec<Target>,
-    selection: &rules::Selection,
-    options: Options,
-) -> PackageResult {
+fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> PackageResult {
     let mut result = PackageResult {
         diagnostics: Vec::new(),
         sources: Vec::new(),
         errors: Vec::new(),
         warnings: Vec::new(),
         files: 0,
+        checked: Vec::new(),
     };
     let mut texts = Vec::new();
     for r in targets.into_par_iter().map(read).collect::<Vec<_>>() {
@@ -195,8 +341,13 @@ fn lint_folder(
             Err(e) => result.errors.push(e),
         }
     }
+    result.checked = texts
+        .iter()
+        .filter(|r| r.report)
+        .map(|r| r.target.display.clone())
+        .collect();
     if options.prefilter && !prefilter::may_have_findings(texts.iter().map(|r| r.text.as_slice())) {
-        result.files = texts.iter().filter(|r| r.report).count();
+        result.files = result.checked.len();
         return result;
     }
     let loaded: Vec<Loaded> = texts.into_par_iter().map(parse_file).collect();
@@ -232,11 +383,14 @@ fn lint_folder(
     }
     for (_, members) in packages {
         let pkg = model::Package::new(members);
-        for d in rules::check_package(&pkg, selection) {
+        for mut d in rules::check_package(&pkg, &settings.selection) {
             let Some(i) = files.iter().position(|f| f.display == d.span.path) else {
                 continue;
             };
             if reported[i] && !directives[i].suppresses(d.code, d.span.line) {
+                if let Some(&severity) = settings.severity.get(d.code) {
+                    d.severity = severity;
+                }
                 result.diagnostics.push(d);
             }
         }

@@ -7,8 +7,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Color, Format};
-use gomaplint::output::{Emitter, github::Github, json::Json, sarif::Sarif, text::Text};
+use cli::{Cli, Color};
+use gomaplint::baseline::{self, Baseline};
+use gomaplint::config;
+use gomaplint::output::{
+    Emitter, Format, concise::Concise, github::Github, json::Json, sarif::Sarif, text::Text,
+};
 use gomaplint::rules::{self, RULES};
 
 const EXIT_CLEAN: u8 = 0;
@@ -78,39 +82,120 @@ fn run(cli: Cli) -> io::Result<u8> {
     } else {
         cli.paths
     };
-    let selection = match rules::Selection::new(&cli.select, &cli.ignore) {
-        Ok(selection) => selection,
-        Err(e) => {
+    let err_color = match cli.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let overrides = match (rules::codes(&cli.select), rules::codes(&cli.ignore)) {
+        (Ok(select), Ok(ignore)) => gomaplint::RuleOverrides {
+            select: (!select.is_empty()).then_some(select),
+            ignore,
+        },
+        (Err(e), _) | (_, Err(e)) => {
             eprintln!("gomaplint: error: {e}");
             return Ok(EXIT_ERROR);
         }
     };
+    let source = match (cli.isolated, cli.config) {
+        (true, _) => config::Source::Isolated,
+        (false, Some(file)) => config::Source::File(file),
+        (false, None) => config::Source::Discover,
+    };
+    // Read before linting, so that a bad baseline costs no run.
+    let base = match &cli.baseline {
+        Some(path) => match Baseline::read(path) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("gomaplint: error: {e}");
+                return Ok(EXIT_ERROR);
+            }
+        },
+        None => None,
+    };
+    let plan = gomaplint::plan(&paths, source, &overrides);
+    if !plan.config_errors.is_empty() {
+        let mut err = io::stderr().lock();
+        for e in &plan.config_errors {
+            write!(
+                err,
+                "{}",
+                gomaplint::output::text::config_error(e, err_color)
+            )?;
+        }
+        return Ok(EXIT_ERROR);
+    }
+    let format = cli.format.or(plan.output_format).unwrap_or(Format::Text);
     let options = gomaplint::Options {
         prefilter: !cli.no_prefilter,
     };
-    let outcome = gomaplint::lint_with_options(&paths, &selection, options);
+    let mut outcome = gomaplint::lint_plan(plan, options);
     for warning in &outcome.warnings {
         eprintln!("gomaplint: warning: {warning}");
     }
     for error in &outcome.errors {
         eprintln!("gomaplint: error: {error}");
     }
+    if let Some(path) = &cli.write_baseline {
+        return Ok(match baseline::write(path, &outcome) {
+            Ok(n) => {
+                eprintln!(
+                    "gomaplint: wrote {n} finding{} to the baseline `{}`",
+                    if n == 1 { "" } else { "s" },
+                    path.display()
+                );
+                if outcome.errors.is_empty() {
+                    EXIT_CLEAN
+                } else {
+                    EXIT_ERROR
+                }
+            }
+            Err(e) => {
+                eprintln!("gomaplint: error: {e}");
+                EXIT_ERROR
+            }
+        });
+    }
+    // Stale entries count only when asked for.
+    let mut stale = Vec::new();
+    if let Some(base) = &base {
+        let applied = base.apply(&mut outcome);
+        outcome.baseline_hidden = applied.hidden;
+        if cli.show_stale_baseline {
+            stale = applied.stale;
+        }
+    }
     let color = match cli.color {
         Color::Always => true,
         Color::Never => false,
         Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let emitter: Box<dyn Emitter> = match cli.format {
+    let emitter: Box<dyn Emitter> = match format {
         Format::Text => Box::new(Text { color }),
+        Format::Concise => Box::new(Concise),
         Format::Json => Box::new(Json),
         Format::Sarif => Box::new(Sarif),
         Format::Github => Box::new(Github),
     };
     emitter.emit(&mut out, &outcome)?;
     out.flush()?;
+    if !stale.is_empty() {
+        let shown = cli
+            .baseline
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""))
+            .display();
+        for e in &stale {
+            eprintln!(
+                "gomaplint: stale baseline entry in `{shown}`: {}:{}: {} {} (no longer found; \
+                 drop it with `--write-baseline {shown}`)",
+                e.path, e.line, e.code, e.message
+            );
+        }
+    }
     Ok(if !outcome.errors.is_empty() {
         EXIT_ERROR
-    } else if outcome.diagnostics.is_empty() {
+    } else if outcome.diagnostics.is_empty() && stale.is_empty() {
         EXIT_CLEAN
     } else {
         EXIT_FINDINGS

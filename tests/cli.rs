@@ -456,3 +456,313 @@ fn prefilter_never_changes_the_findings() {
         (off.status.code(), stdout(&off))
     );
 }
+
+/// A repository root (`.git`) with the racy program in `a/` and `gen/`.
+fn repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    write(dir.path(), "a/main.go", RACY);
+    write(dir.path(), "gen/main.go", RACY);
+    dir
+}
+
+fn codes_and_paths(o: &Output) -> Vec<(String, String)> {
+    json(o)
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn concise_is_one_line_per_finding() {
+    let dir = repo();
+    let o = gomaplint(dir.path(), &["--format", "concise", "./..."]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o),
+        "a/main.go:12:4: GML001 map `m` is written by concurrent goroutines without a lock\n\
+         gen/main.go:12:4: GML001 map `m` is written by concurrent goroutines without a lock\n"
+    );
+    let clean = tempfile::tempdir().unwrap();
+    write(clean.path(), "main.go", SAFE);
+    let o = gomaplint(clean.path(), &["--format", "concise"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), ""));
+}
+
+#[test]
+fn configuration_file_selects_excludes_and_sets_severity() {
+    let dir = repo();
+    let root = dir.path();
+    write(
+        root,
+        "gomaplint.toml",
+        "exclude = [\"gen\"]\noutput-format = \"json\"\n[severity]\nunsynchronized-map-write = \"warning\"\n",
+    );
+    // Found from the folder upward; `output-format` applies without `--format`.
+    let o = gomaplint(&root.join("a"), &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let found = json(&o);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["severity"], "warning");
+    // `exclude` drops the folder; the command line's `--format` wins over the file.
+    let o = gomaplint(root, &["--format", "concise", "./..."]);
+    assert!(
+        stdout(&o).starts_with("a/main.go:12:4: GML001"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(stdout(&o).lines().count(), 1);
+    // Excluded even when named: pre-commit passes file names.
+    let o = gomaplint(root, &["gen/main.go"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), "[]\n"));
+    // `select` in the file; `--select` on the command line replaces it.
+    write(
+        root,
+        "gomaplint.toml",
+        "select = [\"GML006\"]\noutput-format = \"json\"\n",
+    );
+    let o = gomaplint(root, &["./..."]);
+    assert_eq!((o.status.code(), json(&o).len()), (Some(0), 0));
+    let o = gomaplint(root, &["--select", "GML001", "./..."]);
+    assert_eq!(codes_and_paths(&o).len(), 2);
+    // `ignore` in the file, and `--ignore` on top of a file's choice.
+    write(root, "gomaplint.toml", "ignore = [\"GML001\"]\n");
+    let o = gomaplint(root, &["--format", "json", "./..."]);
+    assert_eq!(json(&o).len(), 0);
+    write(root, "gomaplint.toml", "select = [\"GML001\"]\n");
+    let o = gomaplint(root, &["--format", "json", "--ignore", "GML001", "./..."]);
+    assert_eq!(json(&o).len(), 0);
+    // `--isolated` reads no file; `--config` names one for every path.
+    write(root, "gomaplint.toml", "ignore = [\"GML001\"]\n");
+    let o = gomaplint(root, &["--format", "json", "--isolated", "./..."]);
+    assert_eq!(json(&o).len(), 2);
+    write(root, "other.toml", "exclude = [\"a\"]\n");
+    let o = gomaplint(
+        root,
+        &["--format", "json", "--config", "other.toml", "./..."],
+    );
+    assert_eq!(paths(&o), ["gen/main.go"]);
+    // The nearest file wins, `.gomaplint.toml` too.
+    write(root, "gen/.gomaplint.toml", "select = [\"GML001\"]\n");
+    let o = gomaplint(root, &["--format", "json", "./..."]);
+    assert_eq!(paths(&o), ["gen/main.go"]);
+}
+
+#[test]
+fn configuration_search_stops_at_the_repository_root() {
+    let outer = tempfile::tempdir().unwrap();
+    write(outer.path(), "gomaplint.toml", "ignore = [\"GML001\"]\n");
+    std::fs::create_dir_all(outer.path().join("repo/.git")).unwrap();
+    write(outer.path(), "repo/main.go", RACY);
+    let o = gomaplint(&outer.path().join("repo"), &["--format", "json"]);
+    assert_eq!(
+        json(&o).len(),
+        1,
+        "the file above the repository is not read"
+    );
+    std::fs::remove_dir(outer.path().join("repo/.git")).unwrap();
+    let o = gomaplint(&outer.path().join("repo"), &["--format", "json"]);
+    assert_eq!(
+        json(&o).len(),
+        0,
+        "without a repository, the search goes on up"
+    );
+}
+
+#[test]
+fn configuration_errors_point_into_the_file_and_exit_2() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "selct = [\"GML001\"]\n",
+            "unknown field `selct`",
+            "gomaplint.toml:1:1",
+        ),
+        (
+            "select = [\"GML001\", \"GML999\"]\n",
+            "no rule `GML999`",
+            "gomaplint.toml:1:21",
+        ),
+        (
+            "ignore = [\"nope\"]\n",
+            "no rule `nope`",
+            "gomaplint.toml:1:11",
+        ),
+        (
+            "exclude = [\"a/[b\"]\n",
+            "bad glob `a/[b`",
+            "gomaplint.toml:1:12",
+        ),
+        (
+            "[severity]\nGML001 = \"fatal\"\n",
+            "no severity `fatal`",
+            "gomaplint.toml:2:10",
+        ),
+        (
+            "[severity]\nGML9 = \"error\"\n",
+            "no rule `GML9`",
+            "gomaplint.toml:2:1",
+        ),
+        (
+            "output-format = \"xml\"\n",
+            "no output format `xml`",
+            "gomaplint.toml:1:17",
+        ),
+        (
+            "select = \"GML001\"\n",
+            "invalid type",
+            "gomaplint.toml:1:10",
+        ),
+        ("select = [\n", "", "gomaplint.toml:"),
+    ];
+    for (text, message, at) in cases {
+        let dir = repo();
+        write(dir.path(), "gomaplint.toml", text);
+        let o = gomaplint(dir.path(), &["./..."]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{text}: {err}");
+        assert_eq!(stdout(&o), "", "{text}: nothing is linted");
+        assert!(
+            err.contains("invalid configuration in `gomaplint.toml`"),
+            "{text}: {err}"
+        );
+        assert!(err.contains(message), "{text}: {err}");
+        assert!(
+            err.contains(at),
+            "{text}: the label points into the file: {err}"
+        );
+        assert!(err.contains("here"), "{text}: {err}");
+    }
+    let dir = repo();
+    let o = gomaplint(dir.path(), &["--config", "missing.toml", "./..."]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot read the configuration file"),
+        "{}",
+        stderr(&o)
+    );
+    let o = gomaplint(dir.path(), &["--config", "x.toml", "--isolated"]);
+    assert_eq!(o.status.code(), Some(2), "the two flags conflict");
+}
+
+#[test]
+fn baseline_reports_only_new_findings() {
+    let dir = repo();
+    let root = dir.path();
+    let o = gomaplint(root, &["--write-baseline", "baseline.json", "a"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("wrote 1 finding to the baseline `baseline.json`"));
+    let o = gomaplint(root, &["--baseline", "baseline.json", "a"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        stdout(&o),
+        "gomaplint: no new findings in 1 file checked; 1 hidden by the baseline\n"
+    );
+    // Lines added above keep the finding matched; a new finding is reported.
+    write(
+        root,
+        "a/main.go",
+        &format!("// Package main.\n//\n// More.\n{RACY}"),
+    );
+    write(
+        root,
+        "a/new.go",
+        "package main\n\nfunc other() {\n\tm := map[int]int{}\n\tgo func() { m[1] = 1 }()\n\tm[2] = 2\n}\n",
+    );
+    let o = gomaplint(
+        root,
+        &["--baseline", "baseline.json", "--format", "json", "a"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(paths(&o).iter().all(|p| p == "a/new.go"), "{}", stdout(&o));
+    let o = gomaplint(root, &["--baseline", "baseline.json", "a"]);
+    assert!(
+        stdout(&o).contains("; 1 more hidden by the baseline"),
+        "{}",
+        stdout(&o)
+    );
+    // From another working folder: paths are relative to the baseline file.
+    let o = gomaplint(
+        &root.join("a"),
+        &["--baseline", "../baseline.json", "--format", "json", "."],
+    );
+    assert!(paths(&o).iter().all(|p| p == "new.go"), "{}", stdout(&o));
+    // The fingerprint is SARIF's partialFingerprints.
+    let sarif = gomaplint(root, &["--format", "sarif", "a/main.go"]);
+    let sarif: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("baseline.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["partialFingerprints"]["gomaplint/v1"],
+        recorded["findings"][0]["fingerprint"]
+    );
+    // Fixed: the entry is stale, shown on request (exit 1), dropped when written again.
+    std::fs::remove_file(root.join("a/new.go")).unwrap();
+    write(root, "a/main.go", SAFE);
+    let o = gomaplint(root, &["--baseline", "baseline.json", "a"]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), ""));
+    let o = gomaplint(
+        root,
+        &["--baseline", "baseline.json", "--show-stale-baseline", "a"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("stale baseline entry in `baseline.json`: a/main.go:12: GML001"),
+        "{}",
+        stderr(&o)
+    );
+    // Entries of files the run did not check are neither stale nor dropped.
+    let o = gomaplint(root, &["--write-baseline", "baseline.json", "gen"]);
+    assert!(stderr(&o).contains("wrote 2 findings"), "{}", stderr(&o));
+    let o = gomaplint(root, &["--write-baseline", "baseline.json", "a"]);
+    assert!(stderr(&o).contains("wrote 1 finding "), "{}", stderr(&o));
+    let o = gomaplint(
+        root,
+        &[
+            "--baseline",
+            "baseline.json",
+            "--show-stale-baseline",
+            "./...",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn baseline_errors_exit_2() {
+    let dir = repo();
+    let o = gomaplint(dir.path(), &["--baseline", "missing.json", "a"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot read the baseline `missing.json`"));
+    assert!(stderr(&o).contains("--write-baseline missing.json"));
+    write(dir.path(), "bad.json", "{\"findings\": 3}");
+    let o = gomaplint(dir.path(), &["--baseline", "bad.json", "a"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("is not a gomaplint baseline"),
+        "{}",
+        stderr(&o)
+    );
+    write(
+        dir.path(),
+        "old.json",
+        "{\"format\": \"gomaplint-baseline/v0\", \"findings\": []}",
+    );
+    let o = gomaplint(dir.path(), &["--baseline", "old.json", "a"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("this gomaplint reads `gomaplint-baseline/v1`"));
+    let o = gomaplint(dir.path(), &["--show-stale-baseline", "a"]);
+    assert_eq!(o.status.code(), Some(2), "needs --baseline");
+    let o = gomaplint(dir.path(), &["--write-baseline", "no/such/dir/b.json", "a"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot write the baseline"),
+        "{}",
+        stderr(&o)
+    );
+}

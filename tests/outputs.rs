@@ -94,16 +94,20 @@ fn sarif_fingerprints_are_stable_and_unique() {
         .unwrap()
         .iter()
         .map(|r| {
+            // The fingerprint identifies a finding within its file, as
+            // code scanning uses it (with the file's path).
             format!(
-                "{}{}",
-                r["ruleId"], r["partialFingerprints"]["gomaplint/v1"]
+                "{}{}{}",
+                r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                r["ruleId"],
+                r["partialFingerprints"]["gomaplint/v1"]
             )
         })
         .collect();
     let n = prints.len();
     prints.sort();
     prints.dedup();
-    assert_eq!(prints.len(), n, "one fingerprint per finding");
+    assert_eq!(prints.len(), n, "one fingerprint per finding in a file");
 }
 
 #[test]

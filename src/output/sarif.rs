@@ -1,14 +1,12 @@
 //! `--format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
 use super::Emitter;
 use crate::Outcome;
-use crate::diagnostic::{Diagnostic, Severity, Span};
+use crate::diagnostic::{Severity, Span};
 use crate::rules::RULES;
 
 pub struct Sarif;
@@ -70,15 +68,6 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-/// A fingerprint that survives edits elsewhere in the file: the rule, the
-/// path, the text of the reported line, and which occurrence of that same
-/// text it is. Stable across runs and thread counts.
-fn fingerprint(d: &Diagnostic, line_text: &str, occurrence: usize) -> String {
-    let mut h = DefaultHasher::new();
-    (d.code, &d.span.path, line_text.trim(), occurrence).hash(&mut h);
-    format!("{:016x}:{occurrence}", h.finish())
-}
-
 fn rule_descriptor(rule: &crate::rules::Rule) -> Value {
     json!({
         "id": rule.code,
@@ -93,20 +82,12 @@ fn rule_descriptor(rule: &crate::rules::Rule) -> Value {
 
 impl Emitter for Sarif {
     fn emit(&self, out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
-        let mut seen: HashMap<(String, &str, String), usize> = HashMap::new();
+        let fingerprints = crate::fingerprint::fingerprints(outcome);
         let results: Vec<Value> = outcome
             .diagnostics
             .iter()
-            .map(|d| {
-                let line_text = outcome
-                    .sources
-                    .get(&d.span.path)
-                    .and_then(|s| s.lines().nth(d.span.line - 1))
-                    .unwrap_or("")
-                    .to_string();
-                let n = seen.entry((d.span.path.clone(), d.code, line_text.trim().to_string())).or_default();
-                let occurrence = *n;
-                *n += 1;
+            .zip(&fingerprints)
+            .map(|(d, fingerprint)| {
                 let related: Vec<Value> = d
                     .labels
                     .iter()
@@ -129,7 +110,7 @@ impl Emitter for Sarif {
                     "message": { "text": text },
                     "locations": [location(&d.span)],
                     "relatedLocations": related,
-                    "partialFingerprints": { "gomaplint/v1": fingerprint(d, &line_text, occurrence) },
+                    "partialFingerprints": { "gomaplint/v1": fingerprint },
                 })
             })
             .collect();

@@ -10,6 +10,7 @@ use miette::{
 
 use super::Emitter;
 use crate::Outcome;
+use crate::config::ConfigError;
 use crate::diagnostic::{Diagnostic, Severity, Span};
 
 pub struct Text {
@@ -70,7 +71,21 @@ fn render(handler: &GraphicalReportHandler, d: &Diagnostic, source: Option<&Stri
 
 impl Emitter for Text {
     fn emit(&self, out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
+        let hidden = match outcome.baseline_hidden {
+            0 => String::new(),
+            k => format!("; {k} more hidden by the baseline"),
+        };
         if outcome.diagnostics.is_empty() {
+            // Quiet when clean; a baseline's hidden findings are worth a line.
+            if outcome.baseline_hidden > 0 {
+                writeln!(
+                    out,
+                    "gomaplint: no new findings in {} file{} checked; {} hidden by the baseline",
+                    outcome.files_checked,
+                    if outcome.files_checked == 1 { "" } else { "s" },
+                    outcome.baseline_hidden,
+                )?;
+            }
             return Ok(());
         }
         let theme = if self.color {
@@ -98,11 +113,45 @@ impl Emitter for Text {
             .collect();
         writeln!(
             out,
-            "gomaplint: {n} finding{} ({}) in {} file{} checked",
+            "gomaplint: {n} finding{} ({}) in {} file{} checked{hidden}",
             if n == 1 { "" } else { "s" },
             per_code.join(", "),
             outcome.files_checked,
             if outcome.files_checked == 1 { "" } else { "s" },
         )
     }
+}
+
+/// A configuration file that cannot be used, as a miette report pointing
+/// into the file.
+pub fn config_error(e: &ConfigError, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
+    let mut diag = MietteDiagnostic::new(format!(
+        "invalid configuration in `{}`: {}",
+        e.path, e.message
+    ))
+    .with_code("gomaplint::config")
+    .with_severity(MietteSeverity::Error);
+    if let Some(span) = &e.span {
+        diag = diag.with_label(LabeledSpan::new_primary_with_span(
+            Some("here".into()),
+            (span.start, span.end.saturating_sub(span.start)),
+        ));
+    }
+    if let Some(help) = &e.help {
+        diag = diag.with_help(help.clone());
+    }
+    let report = Report::new(diag).with_source_code(NamedSource::new(&e.path, e.text.clone()));
+    let mut out = String::new();
+    if handler.render_report(&mut out, report.as_ref()).is_err() {
+        out = format!("gomaplint: error: {e}\n");
+    }
+    out
 }

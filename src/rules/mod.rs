@@ -143,6 +143,24 @@ impl<'p, 'a> Context<'p, 'a> {
     }
 }
 
+/// The codes of rules named by code or name; an unknown one is an error
+/// that lists the rules.
+pub fn codes(entries: &[String]) -> Result<Vec<&'static str>, String> {
+    entries
+        .iter()
+        .map(|entry| {
+            find(entry.trim()).map(|r| r.code).ok_or_else(|| {
+                let codes: Vec<&str> = RULES.iter().map(|r| r.code).collect();
+                format!(
+                    "no rule `{}`; the rules are {} (see `gomaplint --list-rules`)",
+                    entry.trim(),
+                    codes.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
 /// Which rules run: all by default, narrowed by `--select` and `--ignore`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Selection {
@@ -160,28 +178,28 @@ impl Default for Selection {
 impl Selection {
     /// `select` (empty: all rules) minus `ignore`; each entry a code or a name.
     pub fn new(select: &[String], ignore: &[String]) -> Result<Self, String> {
-        let lookup = |entry: &String| {
-            find(entry.trim()).map(|r| r.code).ok_or_else(|| {
-                let codes: Vec<&str> = RULES.iter().map(|r| r.code).collect();
-                format!(
-                    "no rule `{}`; the rules are {} (see `gomaplint --list-rules`)",
-                    entry.trim(),
-                    codes.join(", ")
-                )
-            })
-        };
-        let selected: Vec<&'static str> = if select.is_empty() {
-            RULES.iter().map(|r| r.code).collect()
-        } else {
-            select.iter().map(lookup).collect::<Result<_, _>>()?
-        };
-        let ignored: Vec<&'static str> = ignore.iter().map(lookup).collect::<Result<_, _>>()?;
-        Ok(Selection {
-            codes: selected
-                .into_iter()
-                .filter(|c| !ignored.contains(c))
-                .collect(),
-        })
+        let select = codes(select)?;
+        let ignore = codes(ignore)?;
+        let select = (!select.is_empty()).then_some(select.as_slice());
+        Ok(Selection::layered(&[(select, &ignore)]))
+    }
+
+    /// Layers of choices, each `(select, ignore)`: a layer's `select`, when
+    /// given, replaces what the layers before chose; its `ignore` removes.
+    /// The configuration file is one layer, the command line the next.
+    pub fn layered(layers: &[(Option<&[&'static str]>, &[&'static str])]) -> Self {
+        let mut codes: Vec<&'static str> = RULES.iter().map(|r| r.code).collect();
+        for (select, ignore) in layers {
+            if let Some(select) = select {
+                codes = RULES
+                    .iter()
+                    .map(|r| r.code)
+                    .filter(|c| select.contains(c))
+                    .collect();
+            }
+            codes.retain(|c| !ignore.contains(c));
+        }
+        Selection { codes }
     }
 
     pub fn contains(&self, code: &str) -> bool {
