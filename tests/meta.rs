@@ -242,3 +242,32 @@ fn access_walk_finds_what_the_access_queries_match() {
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+#[test]
+fn packaging_pins_the_crate_version() {
+    let version = env!("CARGO_PKG_VERSION");
+    let read = |rel: &str| std::fs::read_to_string(root().join(rel)).unwrap();
+    // The pre-commit metapackage pulls the wheel of this version.
+    let shim = read("pyproject.toml");
+    assert!(
+        shim.contains(&format!("\"gomaplint=={version}\""))
+            && shim.contains(&format!("version = \"{version}\"")),
+        "pyproject.toml must pin gomaplint=={version}"
+    );
+    // The wheel takes its version from Cargo.toml.
+    let wheel = read("python/pyproject.toml");
+    assert!(wheel.contains("bindings = \"bin\"") && wheel.contains("dynamic = [\"version\"]"));
+    assert!(wheel.contains("manifest-path = \"../Cargo.toml\""));
+    // The Action installs this version by default.
+    let action = read("action.yml");
+    let default = regex::Regex::new(r"(?m)^  version:\n(?:    .*\n)*?    default: (\S+)$").unwrap();
+    assert_eq!(
+        default.captures(&action).map(|c| c[1].to_string()),
+        Some(version.to_string()),
+        "action.yml's `version` input defaults to the crate's version"
+    );
+    // Both pre-commit hooks exist.
+    let hooks = read(".pre-commit-hooks.yaml");
+    assert!(hooks.contains("- id: gomaplint\n") && hooks.contains("language: rust"));
+    assert!(hooks.contains("- id: gomaplint-python\n") && hooks.contains("language: python"));
+}
