@@ -33,3 +33,24 @@
       (identifier)
       (selector_expression)
     ] @map @access))
+
+; h.Set(k, v), h.Add(k, v), h.Del(k) on a map type of another package
+; (http.Header, url.Values, textproto.MIMEHeader, metadata.MD): the model
+; keeps only receivers of those types (src/model/library.rs).
+((call_expression
+   function: (selector_expression
+     operand: (_) @map
+     field: (field_identifier) @method)) @access
+  (#any-of? @method "Set" "Add" "Del" "Append" "Delete"))
+
+; maps.Copy(dst, src), maps.DeleteFunc(m, f), maps.Insert(m, seq) write their
+; first argument.
+((call_expression
+   function: (selector_expression
+     operand: (identifier) @package
+     field: (field_identifier) @function)
+   arguments: (argument_list
+     .
+     (_) @map)) @access
+  (#eq? @package "maps")
+  (#any-of? @function "Copy" "DeleteFunc" "Insert"))

@@ -1,6 +1,6 @@
 //! Which packages no rule can report on, decided from their bytes before
-//! they are parsed. Every rule needs a map (`map[` in the package: map types
-//! come only from the package's own declarations) and something that makes
+//! they are parsed. Every rule needs a map (`map[` in the package, or a map
+//! type of another package that the model knows, such as `http.Header`) and something that makes
 //! code concurrent or guarded (a `go` statement, a task, a handler, a
 //! parallel test, a lock, a `sync.Map` or atomic value); `GML002` needs only
 //! `recover`. A package with a suppression directive is parsed too, so that
@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 
 use aho_corasick::AhoCorasick;
 
+use crate::model::library::MAP_TYPES;
 use crate::queries::GO_WORDS;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -41,10 +42,15 @@ const WORDS: &[(&str, Class)] = &[
 ];
 
 static MATCHER: LazyLock<(AhoCorasick, Vec<Class>)> = LazyLock::new(|| {
-    let mut patterns: Vec<&str> = WORDS.iter().map(|(w, _)| *w).collect();
+    let mut patterns: Vec<String> = WORDS.iter().map(|(w, _)| w.to_string()).collect();
     let mut classes: Vec<Class> = WORDS.iter().map(|(_, c)| *c).collect();
+    // Map types of other packages: `http.Header`, `url.Values`, ...
+    for (package, name) in MAP_TYPES {
+        patterns.push(format!("{package}.{name}"));
+        classes.push(Class::Map);
+    }
     for w in GO_WORDS {
-        patterns.push(w);
+        patterns.push(w.to_string());
         classes.push(Class::Concurrency);
     }
     let matcher = AhoCorasick::new(&patterns).expect("the prefilter's words build an automaton");
@@ -90,6 +96,9 @@ mod tests {
             "package p\ntype T struct { mu sync.Mutex; m map[int]int }\nfunc (t *T) f() { t.mu.Lock() }\n"
         ]));
         assert!(yes(&["package p\nfunc f() { defer recover() }\n"]));
+        assert!(yes(&[
+            "package p\nfunc f(q url.Values) {\n\tgo q.Add(\"k\", \"v\")\n}\n"
+        ]));
         assert!(yes(&["package p\n//gomaplint:ignore GML001\n"]));
     }
 }

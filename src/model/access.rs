@@ -99,6 +99,7 @@ impl<'a> Package<'a> {
                         .find_accesses(file)
                         .into_iter()
                         .filter(|a| a.kind == AccessKind::Write || !is_write_target(a.node))
+                        .filter(|a| self.is_library_access(file, a))
                         .collect();
                     found.sort_by_key(|a| a.node.start_byte());
                     found
@@ -153,10 +154,14 @@ impl<'a> Package<'a> {
                     }
                 }
             } else if k == kinds.call {
-                let function = n
-                    .child_by_field_name("function")
-                    .filter(|f| f.kind_id() == kinds.identifier);
+                let function = n.child_by_field_name("function");
                 let args = n.child_by_field_name("arguments");
+                if let (Some(function), Some(args)) = (function, args)
+                    && function.kind_id() == kinds.selector
+                {
+                    library_accesses(source, n, function, args, &mut writes, &mut reads);
+                }
+                let function = function.filter(|f| f.kind_id() == kinds.identifier);
                 if let (Some(function), Some(args)) = (function, args) {
                     let name = source.text_of(function);
                     if let Some(first) = args.named_child(0) {
@@ -207,6 +212,29 @@ impl<'a> Package<'a> {
         }
     }
 
+    /// Whether a library access the walk found is one: a method call whose
+    /// receiver is of a library map type (`h.Set(k, v)` on an `http.Header`),
+    /// or a package function (`json.Marshal(m)`) whose package name is not a
+    /// variable of ours. Whether the argument is a map is decided later, as for
+    /// every access.
+    fn is_library_access(&self, file: usize, a: &AccessMatch<'a>) -> bool {
+        let Some(function) = a
+            .node
+            .child_by_field_name("function")
+            .filter(|f| a.node.kind_id() == KINDS.call && f.kind_id() == KINDS.selector)
+        else {
+            return true;
+        };
+        let Some(operand) = function.child_by_field_name("operand") else {
+            return false;
+        };
+        if operand.id() == a.map_node.id() {
+            self.type_of(file, operand) == super::types::Ty::LibraryMap
+        } else {
+            matches!(self.resolve(file, operand), Resolved::Unknown)
+        }
+    }
+
     /// The map accesses inside `node` of `file` that start at or after byte `from`.
     pub fn access_matches_in(
         &self,
@@ -220,6 +248,60 @@ impl<'a> Package<'a> {
         let lo = all.partition_point(|a| a.node.start_byte() < start);
         let hi = all.partition_point(|a| a.node.start_byte() < node.end_byte());
         &all[lo..hi.max(lo)]
+    }
+}
+
+/// The accesses of a call `x.f(args)` to what the standard library does with
+/// maps (`library.rs`): a method that writes or reads a library map type,
+/// with `x` as the map, or a package function that iterates or writes its
+/// map arguments. The model keeps only those whose types bear them out.
+fn library_accesses<'a>(
+    source: &crate::source::SourceFile,
+    call: Node<'a>,
+    function: Node<'a>,
+    args: Node<'a>,
+    writes: &mut Vec<AccessMatch<'a>>,
+    reads: &mut Vec<AccessMatch<'a>>,
+) {
+    use super::library::{ArgUse, READ_METHODS, WRITE_METHODS, package_call};
+    let (Some(operand), Some(field)) = (
+        function.child_by_field_name("operand"),
+        function.child_by_field_name("field"),
+    ) else {
+        return;
+    };
+    let name = source.text_of(field);
+    let access = |kind, map_node| AccessMatch {
+        kind,
+        node: call,
+        map_node,
+    };
+    if WRITE_METHODS.contains(&name) {
+        writes.push(access(AccessKind::Write, operand));
+    } else if READ_METHODS.contains(&name) {
+        reads.push(access(AccessKind::Read, operand));
+    }
+    if operand.kind_id() != KINDS.identifier {
+        return;
+    }
+    let Some(uses) = package_call(source.text_of(operand), name) else {
+        return;
+    };
+    let mut cursor = args.walk();
+    for (i, arg) in args
+        .named_children(&mut cursor)
+        .filter(|a| a.kind() != "comment")
+        .enumerate()
+    {
+        match (uses, i) {
+            (ArgUse::WriteFirst | ArgUse::WriteFirstReadRest, 0) => {
+                writes.push(access(AccessKind::Write, arg));
+            }
+            (ArgUse::ReadAll | ArgUse::WriteFirstReadRest, _) => {
+                reads.push(access(AccessKind::Read, arg));
+            }
+            (ArgUse::WriteFirst, _) => {}
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod callgraph;
 pub mod entry_locks;
 pub mod guards;
 pub mod joins;
+pub mod library;
 pub mod lock_identity;
 pub mod locks;
 pub mod ownership;

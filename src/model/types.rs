@@ -22,12 +22,15 @@ pub enum Ty {
     SyncMap,
     /// `atomic.Value` or `atomic.Pointer[T]` (with `T`): swaps whole values atomically.
     Atomic(Box<Ty>),
+    /// A named map type of another package (`http.Header`, `url.Values`, see
+    /// `library.rs`), whose methods read and write it; its values are slices.
+    LibraryMap,
     Unknown,
 }
 
 impl Ty {
     pub fn is_map(&self) -> bool {
-        matches!(self, Ty::Map(_))
+        matches!(self, Ty::Map(_) | Ty::LibraryMap)
     }
 }
 
@@ -69,6 +72,9 @@ impl<'a> Package<'a> {
                     (Some("sync"), Some("Map")) => Ty::SyncMap,
                     (Some("atomic"), Some("Value" | "Pointer")) => {
                         Ty::Atomic(Box::new(Ty::Unknown))
+                    }
+                    (Some(p), Some(n)) if super::library::MAP_TYPES.contains(&(p, n)) => {
+                        Ty::LibraryMap
                     }
                     _ => Ty::Unknown,
                 }
@@ -389,6 +395,7 @@ impl<'a> Package<'a> {
                 .map(|o| self.type_of_at(file, o, d))
             {
                 Some(Ty::Map(value)) => *value,
+                Some(Ty::LibraryMap) => Ty::Slice(Box::new(Ty::Unknown)),
                 Some(Ty::Slice(elem)) => *elem,
                 _ => Ty::Unknown,
             },
@@ -524,6 +531,7 @@ impl<'a> Package<'a> {
                 };
                 match (self.type_of_at(b.file, right, d), index) {
                     (Ty::Map(value), 1) => *value,
+                    (Ty::LibraryMap, 1) => Ty::Slice(Box::new(Ty::Unknown)),
                     (Ty::Slice(elem), 1) => *elem,
                     _ => Ty::Unknown,
                 }

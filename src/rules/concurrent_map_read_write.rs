@@ -8,6 +8,7 @@ use super::spawn_labels::{
 };
 use super::{Context, Rule};
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::model::access::Access;
 use crate::model::races::Reason;
 use crate::queries::CompiledQuery;
 
@@ -28,7 +29,10 @@ pub static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
 });
 
 const DOCS: &str = r#"## What it does
-Finds a map read (`m[k]`, `v, ok := m[k]`, `len(m)`) or iteration (`range m`) in
+Finds a map read (`m[k]`, `v, ok := m[k]`, `len(m)`, `h.Get(k)` on an
+`http.Header` or `url.Values`) or iteration (`range m`, and the iteration
+hidden in `json.Marshal(m)`, `fmt` and `log` printing, `reflect.DeepEqual`,
+`maps.Keys`, `maps.Values`, `maps.Clone`, `maps.Copy`'s source) in
 concurrent code (a goroutine, a `wg.Go` or errgroup task, a `time.AfterFunc`
 callback, an HTTP handler, a parallel subtest), with no lock held, while other
 code that runs at the same time writes the same map: another goroutine, the same
@@ -83,6 +87,9 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         let spawn = ctx.spawn(race.spawn);
         let map = pkg.text(race.access.file, race.access.map_node).to_string();
         let iterates = race.access.node.kind() == "range_clause";
+        // `json.Marshal(m)`, `fmt.Println(m)`, `maps.Keys(m)`: a library call
+        // that ranges over the map it is given.
+        let iterated_by = hidden_iteration(ctx, &race.access);
         let mut labels = vec![spawn_label(ctx, spawn, false)];
         labels.extend(via_label(ctx, spawn, &race.access, "reads the map"));
         match &race.reason {
@@ -106,7 +113,12 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             )),
             Reason::SelfConcurrent => {}
         }
-        let (message, label) = if iterates {
+        let (message, label) = if let Some(by) = iterated_by {
+            (
+                format!("map `{map}` is iterated by `{by}` while concurrent code may write it"),
+                "iterated here without a lock",
+            )
+        } else if iterates {
             (
                 format!("map `{map}` is iterated while concurrent code may write it"),
                 "iterated here without a lock",
@@ -131,4 +143,15 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             )),
         });
     }
+}
+
+/// The library function that iterates the map of a read made by calling it
+/// (`json.Marshal` in `json.Marshal(m)`), rather than by a method of the map.
+fn hidden_iteration<'p>(ctx: &Context<'p, '_>, access: &Access<'_>) -> Option<&'p str> {
+    let function = access.node.child_by_field_name("function")?;
+    let operand = function.child_by_field_name("operand")?;
+    (access.node.kind() == "call_expression"
+        && function.kind() == "selector_expression"
+        && operand.id() != access.map_node.id())
+    .then(|| ctx.pkg.text(access.file, function))
 }

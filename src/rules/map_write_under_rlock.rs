@@ -133,6 +133,12 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                         return;
                     }
                 }
+                // A map the caller passed in (`func (s *S) Fill(h http.Header)`) is
+                // the caller's: the read lock of this function's object says
+                // nothing about who else writes it.
+                if is_parameter_map(pkg, file, map_node) {
+                    return;
+                }
                 // A map (or struct) this function made and has not shared is its own,
                 // whatever lock is held: only shared maps race.
                 if !pkg.type_of(file, map_node).is_map() || pkg.is_private(file, map_node, access) {
@@ -159,4 +165,24 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             });
         }
     }
+}
+
+/// Whether the map is reached from a parameter of its function other than
+/// the receiver: `h` or `opts.labels` in `func (s *S) f(h http.Header, opts Options)`.
+fn is_parameter_map<'a>(
+    pkg: &crate::model::Package<'a>,
+    file: usize,
+    map_node: tree_sitter::Node<'a>,
+) -> bool {
+    use crate::model::scope::{BindKind, ParamRole, Resolved};
+    let Some((root, _)) = crate::model::ownership::access_path(pkg, file, map_node) else {
+        return false;
+    };
+    matches!(
+        pkg.resolve(file, root),
+        Resolved::Local(b) if matches!(
+            b.kind,
+            BindKind::Param { role: ParamRole::Param | ParamRole::Variadic, .. }
+        )
+    )
 }

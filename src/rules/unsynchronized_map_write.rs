@@ -28,8 +28,10 @@ pub static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
 });
 
 const DOCS: &str = r#"## What it does
-Finds a map mutation (`m[k] = v`, `m[k] += v`, `m[k]++`, `delete(m, k)`, `clear(m)`),
-or the replacement of a shared map (`m = make(...)`, `s.cache = nil`), in
+Finds a map mutation (`m[k] = v`, `m[k] += v`, `m[k]++`, `delete(m, k)`, `clear(m)`,
+`maps.Copy(m, src)`, `maps.DeleteFunc(m, f)`, and `Set`, `Add` or `Del` on a map
+type of another package: `http.Header`, `url.Values`, `textproto.MIMEHeader`,
+gRPC's `metadata.MD`), or the replacement of a shared map (`m = make(...)`, `s.cache = nil`), in
 concurrent code: a goroutine, a `wg.Go` or errgroup task, a `time.AfterFunc`
 callback, an HTTP handler, a gRPC method, a parallel test, or a function of the
 package that one of these calls. It reports the write when the map outlives
