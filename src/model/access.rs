@@ -305,6 +305,14 @@ fn library_accesses<'a>(
     }
 }
 
+/// A literal index: `0`, `"name"`, `'x'`.
+fn is_constant_key(kind: &str) -> bool {
+    matches!(
+        kind,
+        "int_literal" | "interpreted_string_literal" | "raw_string_literal" | "rune_literal"
+    )
+}
+
 /// The node kinds the access walk looks for, as the grammar numbers them.
 struct Kinds {
     assignment: u16,
@@ -738,6 +746,14 @@ impl<'a> Package<'a> {
         match function.kind() {
             "identifier" => match self.resolve(file, function) {
                 Resolved::PackageFunc(f, decl) => Some((f, decl, None)),
+                // A method value: `f := s.record; f(k)` calls `s.record(k)`.
+                Resolved::Local(_) => {
+                    let value = self.method_value_of(file, function)?;
+                    let operand = value.child_by_field_name("operand")?;
+                    let method =
+                        self.method_of(file, operand, value.child_by_field_name("field")?)?;
+                    Some((method.file, method.decl, Some(operand)))
+                }
                 _ => None,
             },
             "selector_expression" => {
@@ -822,6 +838,29 @@ impl<'a> Package<'a> {
                         self.origin(spawn, frames, idx, o, depth + 1)
                     });
                 self.extend(expr, file, base)
+            }
+            // A map kept in a map: `m[0]` in `len(m[0])` or `m[0][k] = v`. Only a
+            // constant key names one inner map on both sides; with a variable
+            // key each side may have its own, so nothing is said.
+            "index_expression" => {
+                let Some(key) = expr
+                    .child_by_field_name("index")
+                    .filter(|k| is_constant_key(k.kind()))
+                else {
+                    return Origin::Unknown;
+                };
+                let base = expr
+                    .child_by_field_name("operand")
+                    .map_or(Origin::Unknown, |o| {
+                        self.origin(spawn, frames, idx, o, depth + 1)
+                    });
+                match base {
+                    Origin::Shared(mut r) => {
+                        r.path.push(format!("[{}]", self.text(file, key)));
+                        Origin::Shared(r)
+                    }
+                    _ => Origin::Unknown,
+                }
             }
             "parenthesized_expression" | "unary_expression" => {
                 self.alias_operand(file, expr).map_or(Origin::Unknown, |o| {

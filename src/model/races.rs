@@ -228,10 +228,15 @@ impl<'a> Analysis<'a> {
                 // the lock (`m := s.m` then `range m`) can see the map, and
                 // giving the field another map leaves the one taken alone.
                 let through_alias = r.map_node.kind() == "identifier";
+                // Unless the replacement gives the very variable the read names
+                // another map (`m = make(...)` while a goroutine reads `m[k]`).
+                let alias_kept = |w: &Access<'a>| {
+                    through_alias && !(w.is_replacement() && same_variable(pkg, w, r))
+                };
                 let conflicts = |w: &Access<'a>| {
                     w.kind == AccessKind::Write
                         && !w.in_once
-                        && !((w.fills_fresh || w.is_replacement()) && through_alias)
+                        && !((w.fills_fresh || w.is_replacement()) && alias_kept(w))
                         && (!r.locked || !w.locked && !reported(w))
                 };
                 let own_write = accesses
@@ -298,6 +303,23 @@ impl<'a> Analysis<'a> {
             }
         }
         races
+    }
+}
+
+/// Whether two accesses name the map by the same variable: `m` and `m`,
+/// declared once.
+fn same_variable<'a>(pkg: &Package<'a>, a: &Access<'a>, b: &Access<'a>) -> bool {
+    use super::scope::Resolved;
+    if a.map_node.kind() != "identifier" || b.map_node.kind() != "identifier" {
+        return false;
+    }
+    match (
+        pkg.resolve(a.file, a.map_node),
+        pkg.resolve(b.file, b.map_node),
+    ) {
+        (Resolved::Local(x), Resolved::Local(y)) => x.id() == y.id(),
+        (Resolved::PackageVar(x), Resolved::PackageVar(y)) => x.id() == y.id(),
+        _ => false,
     }
 }
 

@@ -51,6 +51,10 @@ pub enum SpawnKind {
     AfterFunc,
     /// A call of a function of the package that starts its function argument with `go`.
     Wrapper,
+    /// A call of a function of the package that starts its function argument
+    /// in a goroutine per loop iteration (`forEachParallel(items, f)`): many
+    /// copies run at once.
+    ParallelWrapper,
     /// An HTTP handler: net/http calls it for many requests at once.
     Handler,
     /// A method of a gRPC service implementation.
@@ -87,7 +91,10 @@ pub struct Spawn<'a> {
 impl Spawn<'_> {
     /// Runs at the same time as other runs of itself, loop or not.
     pub fn always_self_concurrent(&self) -> bool {
-        matches!(self.kind, SpawnKind::Handler | SpawnKind::GrpcMethod)
+        matches!(
+            self.kind,
+            SpawnKind::Handler | SpawnKind::GrpcMethod | SpawnKind::ParallelWrapper
+        )
     }
 
     /// Whether the code that started it goes on running alongside it. Parallel
@@ -101,6 +108,7 @@ impl Spawn<'_> {
                 | SpawnKind::ErrgroupGo
                 | SpawnKind::AfterFunc
                 | SpawnKind::Wrapper
+                | SpawnKind::ParallelWrapper
         )
     }
 
@@ -191,7 +199,10 @@ impl<'a> Package<'a> {
 
     /// Package functions that start one of their function parameters with `go`,
     /// directly or from a function literal: name -> parameter index.
-    fn wrappers(&self) -> HashMap<String, usize> {
+    /// The package functions that start a function parameter with `go`: by
+    /// name, the parameter's position, and whether they start it once per loop
+    /// iteration.
+    fn wrappers(&self) -> HashMap<String, (usize, bool)> {
         let mut wrappers = HashMap::new();
         for (name, &(file, decl)) in &self.funcs {
             let Some(params) = decl.child_by_field_name("parameters") else {
@@ -226,13 +237,17 @@ impl<'a> Package<'a> {
                 if n.kind() != "go_statement" {
                     return true;
                 }
+                let in_loop = ancestors(n)
+                    .take_while(|a| a.id() != body.id())
+                    .any(|a| a.kind() == "for_statement");
                 walk(n, |c| {
                     if c.kind() == "call_expression" {
                         if let Some(f) = c.child_by_field_name("function") {
                             if let Some(&(_, i)) =
                                 func_params.iter().find(|(p, _)| *p == self.text(file, f))
                             {
-                                wrappers.insert(name.clone(), i);
+                                let many = wrappers.get(name).is_some_and(|&(_, m)| m);
+                                wrappers.insert(name.clone(), (i, in_loop || many));
                             }
                         }
                     }
@@ -349,7 +364,11 @@ impl<'a> Package<'a> {
     }
 
     /// Calls of the package's goroutine wrappers: `safeGo(func() { ... })`.
-    fn wrapper_spawns(&self, wrappers: &HashMap<String, usize>, spawns: &mut Vec<Spawn<'a>>) {
+    fn wrapper_spawns(
+        &self,
+        wrappers: &HashMap<String, (usize, bool)>,
+        spawns: &mut Vec<Spawn<'a>>,
+    ) {
         if wrappers.is_empty() {
             return;
         }
@@ -371,7 +390,7 @@ impl<'a> Package<'a> {
                 else {
                     return;
                 };
-                let Some(&index) = wrappers.get(self.text(file, callee)) else {
+                let Some(&(index, many)) = wrappers.get(self.text(file, callee)) else {
                     return;
                 };
                 let Resolved::PackageFunc(wfile, wdecl) = self.resolve(file, callee) else {
@@ -389,7 +408,11 @@ impl<'a> Package<'a> {
                     .take_while(|n| n.id() != starter.id())
                     .find(|n| n.kind() == "for_statement");
                 spawns.push(Spawn {
-                    kind: SpawnKind::Wrapper,
+                    kind: if many {
+                        SpawnKind::ParallelWrapper
+                    } else {
+                        SpawnKind::Wrapper
+                    },
                     file,
                     site: call,
                     label: callee,
@@ -581,6 +604,27 @@ impl<'a> Package<'a> {
         }
     }
 
+    /// The method value a local variable holds, when it is one: `s.record` in
+    /// `f := s.record`.
+    pub(crate) fn method_value_of(&self, file: usize, ident: Node<'a>) -> Option<Node<'a>> {
+        let Resolved::Local(b) = self.resolve(file, ident) else {
+            return None;
+        };
+        let BindKind::Var { decl, index } = b.kind else {
+            return None;
+        };
+        let field = if decl.kind() == "short_var_declaration" {
+            "right"
+        } else {
+            "value"
+        };
+        let value = decl.child_by_field_name(field)?.named_child(index)?;
+        let operand = value.child_by_field_name("operand")?;
+        let name = value.child_by_field_name("field")?;
+        (value.kind() == "selector_expression" && self.method_of(b.file, operand, name).is_some())
+            .then_some(value)
+    }
+
     pub(crate) fn goroutine_body(
         &self,
         file: usize,
@@ -616,8 +660,12 @@ impl<'a> Package<'a> {
                         "value"
                     };
                     let value = decl.child_by_field_name(field)?.named_child(index)?;
-                    (value.kind() == "func_literal")
-                        .then_some((GoroutineBody::Literal { file, lit: value }, None))
+                    match value.kind() {
+                        "func_literal" => Some((GoroutineBody::Literal { file, lit: value }, None)),
+                        // A method value: `f := s.record; go f(k)`.
+                        "selector_expression" => self.goroutine_body(file, value),
+                        _ => None,
+                    }
                 }
                 _ => None,
             },
@@ -852,6 +900,14 @@ impl<'a> Package<'a> {
     /// for the spawned code: `x.Wait()`, or a receive from (or `range` over) a
     /// channel that the spawned code sends on or closes.
     pub fn join_between(&self, spawn: &Spawn<'a>, until: usize) -> Option<Node<'a>> {
+        // `forEachParallel(items, f)` that waits for what it starts: the
+        // code after the call runs after every run of `f`.
+        if matches!(spawn.kind, SpawnKind::Wrapper | SpawnKind::ParallelWrapper)
+            && spawn.site.end_byte() <= until
+            && self.call_waits(spawn.file, spawn.site, 0)
+        {
+            return Some(spawn.site);
+        }
         let starter = spawn.starter?;
         let file = spawn.file;
         let from = spawn.site.end_byte();

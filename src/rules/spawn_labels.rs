@@ -20,6 +20,9 @@ pub fn spawn_label(ctx: &Context<'_, '_>, spawn: &Spawn<'_>, self_concurrent: bo
             "`time.AfterFunc` runs this function in its own goroutine".to_string()
         }
         SpawnKind::Wrapper => format!("`{site}` runs this function in a new goroutine"),
+        SpawnKind::ParallelWrapper => {
+            format!("`{site}` runs this function in many goroutines at once")
+        }
         SpawnKind::Handler => "net/http runs this handler for many requests at once".to_string(),
         SpawnKind::GrpcMethod => "gRPC runs this method for many requests at once".to_string(),
         SpawnKind::ParallelSubtest => {
