@@ -100,6 +100,10 @@ impl<'a> Package<'a> {
                         .into_iter()
                         .filter(|a| a.kind == AccessKind::Write || !is_write_target(a.node))
                         .filter(|a| self.is_library_access(file, a))
+                        // `if debug { ... }` with `const debug = false` never runs.
+                        .filter(|a| {
+                            self.false_consts.is_empty() || !self.in_dead_branch(file, a.node)
+                        })
                         .collect();
                     found.sort_by_key(|a| a.node.start_byte());
                     found

@@ -485,7 +485,7 @@ impl<'a> Package<'a> {
     }
 
     /// Inside `if debug { ... }` where `debug` is a package constant `false`.
-    fn in_dead_branch(&self, file: usize, node: Node<'a>) -> bool {
+    pub(crate) fn in_dead_branch(&self, file: usize, node: Node<'a>) -> bool {
         ancestors(node).any(|n| {
             n.kind() == "if_statement"
                 && n.child_by_field_name("condition").is_some_and(|c| {

@@ -436,7 +436,29 @@ impl<'a> Package<'a> {
             && value
                 .child_by_field_name("operator")
                 .is_some_and(|o| self.text(file, o) == "*");
-        if deref { Start::Copy } else { Start::Foreign }
+        if deref || self.copies_struct_field(file, value) {
+            Start::Copy
+        } else {
+            Start::Foreign
+        }
+    }
+
+    /// `x.meta` where field `meta` holds a struct by value: the variable
+    /// gets a copy (whose map fields are still the original's).
+    fn copies_struct_field(&self, file: usize, value: Node<'a>) -> bool {
+        if value.kind() != "selector_expression" {
+            return false;
+        }
+        let (Some(operand), Some(field)) = (
+            value.child_by_field_name("operand"),
+            value.child_by_field_name("field"),
+        ) else {
+            return false;
+        };
+        match self.type_of(file, operand) {
+            Ty::Struct(t) => self.field_is_struct_value(&t, self.text(file, field)),
+            _ => false,
+        }
     }
 
     /// A value nobody else holds: `make(...)`, `new(T)`, a composite literal
@@ -463,6 +485,10 @@ impl<'a> Package<'a> {
                 let Some(function) = value.child_by_field_name("function") else {
                     return false;
                 };
+                // `maps.Clone(m)`, `h.Clone()` of a library map type: a new map.
+                if is_library_clone(self, file, function) {
+                    return true;
+                }
                 // `t.copy(nil)`: a method of the package that returns a new value.
                 if function.kind() == "selector_expression" {
                     return self
@@ -1149,4 +1175,23 @@ impl<'a> Binding<'a> {
     fn kind_is_plain_var(&self) -> bool {
         matches!(self.kind, BindKind::Var { decl, .. } if decl.kind() == "var_spec" && decl.child_by_field_name("value").is_none())
     }
+}
+
+/// A call that returns a new map: `maps.Clone(m)`, `maps.Collect(seq)`, or
+/// `Clone()` on a map type of another package (`h.Clone()` of an `http.Header`).
+fn is_library_clone<'a>(pkg: &Package<'a>, file: usize, function: Node<'a>) -> bool {
+    let (Some(operand), Some(field)) = (
+        function.child_by_field_name("operand"),
+        function.child_by_field_name("field"),
+    ) else {
+        return false;
+    };
+    let name = pkg.text(file, field);
+    if operand.kind() == "identifier"
+        && pkg.text(file, operand) == "maps"
+        && matches!(pkg.resolve(file, operand), Resolved::Unknown)
+    {
+        return matches!(name, "Clone" | "Collect");
+    }
+    name == "Clone" && pkg.type_of(file, operand) == Ty::LibraryMap
 }

@@ -814,6 +814,20 @@ impl<'a> Package<'a> {
     }
 
     /// Names that the goroutine sends on or closes: the channels a receive can wait on.
+    /// Whether the code a spawn runs sends on or closes a channel itself.
+    fn sends_or_closes(&self, spawn: &Spawn<'a>) -> bool {
+        let file = spawn.body.file();
+        let mut found = false;
+        walk(spawn.body.node(), |n| {
+            found |= n.kind() == "send_statement"
+                || n.kind() == "call_expression"
+                    && n.child_by_field_name("function")
+                        .is_some_and(|f| self.text(file, f) == "close");
+            !found
+        });
+        found
+    }
+
     fn signalled_channels(&self, spawn: &Spawn<'a>) -> HashSet<String> {
         let file = spawn.body.file();
         let mut names = HashSet::new();
@@ -913,6 +927,7 @@ impl<'a> Package<'a> {
         let from = spawn.site.end_byte();
         let channels = self.signalled_channels(spawn);
         let groups = self.reported_groups(spawn);
+        let signals = self.sends_or_closes(spawn);
         let mut join = None;
         walk(starter, |n| {
             if join.is_some() || n.end_byte() <= from || n.start_byte() >= until {
@@ -927,12 +942,15 @@ impl<'a> Package<'a> {
             let is_join = match n.kind() {
                 // `wg.Wait()` joins the goroutines that report to `wg`; a wait
                 // on another group (`other.Wait()`) joins only those.
+                // A goroutine that reports to no group but signals a channel
+                // (`close(done)`) is joined by that channel, not by a wait.
                 "call_expression" => n.child_by_field_name("function").is_some_and(|f| {
                     f.kind() == "selector_expression"
                         && f.child_by_field_name("field")
                             .is_some_and(|m| self.text(file, m).ends_with("Wait"))
                         && f.child_by_field_name("operand").is_none_or(|g| {
-                            groups.is_empty() || groups.contains(last_name(self.text(file, g)))
+                            groups.is_empty() && !signals
+                                || groups.contains(last_name(self.text(file, g)))
                         })
                 }),
                 "unary_expression" => {

@@ -178,6 +178,32 @@ impl<'a> Package<'a> {
     }
 
     /// The type of field `field` of struct type `strukt`, looking into embedded structs.
+    /// Whether field `field` of struct type `strukt` holds a struct by value
+    /// (`template Meta`, not `*Meta`): reading it copies the struct.
+    pub fn field_is_struct_value(&self, strukt: &str, field: &str) -> bool {
+        let Some(&(file, ty)) = self.types.get(strukt) else {
+            return false;
+        };
+        let Some(list) = ty.named_child(0).filter(|_| ty.kind() == "struct_type") else {
+            return false;
+        };
+        let mut cursor = list.walk();
+        for decl in list.named_children(&mut cursor) {
+            let Some(type_node) = decl.child_by_field_name("type") else {
+                continue;
+            };
+            let mut names = decl.walk();
+            if decl
+                .children_by_field_name("name", &mut names)
+                .any(|n| self.text(file, n) == field)
+            {
+                return type_node.kind() != "pointer_type"
+                    && matches!(self.type_of_type_at(file, type_node, 1), Ty::Struct(_));
+            }
+        }
+        false
+    }
+
     pub fn field_type(&self, strukt: &str, field: &str) -> Ty {
         self.field_type_at(strukt, field, 0)
     }
