@@ -334,7 +334,8 @@ fn wants(kind: CrashKind, m: &AccessMatch<'_>, crash_side: bool) -> bool {
 }
 
 struct Held {
-    names: Vec<(String, LockMode)>,
+    /// Each lock: its name relative to the map's owner (what identifies it), as written, its mode.
+    names: Vec<(String, String, LockMode)>,
     caller_locked: bool,
 }
 
@@ -672,8 +673,25 @@ fn explain<'a>(
             _ => None,
         })?
     };
+    // `used := q.used`: the local names the field's map.
+    let alias_key = |file: usize, n: Node<'a>| {
+        let mut n = n;
+        for _ in 0..8 {
+            if let Some((k, _)) = pkg.map_key(file, n) {
+                return Some(k);
+            }
+            if n.kind() != "identifier" {
+                return None;
+            }
+            let Resolved::Local(b) = pkg.resolve(file, n) else {
+                return None;
+            };
+            n = b.value()?;
+        }
+        None
+    };
     let identity = MapIdentity {
-        key: pkg.map_key(fi, chosen.map_node).map(|k| k.0),
+        key: alias_key(fi, chosen.map_node),
         refs,
         binding: root_ident(fi, chosen.map_node),
         file: fi,
@@ -686,7 +704,7 @@ fn explain<'a>(
                 || identity
                     .key
                     .as_ref()
-                    .is_some_and(|k| pkg.map_key(file, m.map_node).is_some_and(|(x, _)| &x == k))
+                    .is_some_and(|k| alias_key(file, m.map_node).is_some_and(|x| &x == k))
                 || identity.binding.is_some() && root_ident(file, m.map_node) == identity.binding
                 || analysis
                     .accesses
@@ -752,7 +770,7 @@ fn explain<'a>(
                     .into_iter()
                     .map(|(r, mode)| {
                         let n = pkg.lock_name(&r, base);
-                        (n.display(base), mode)
+                        (n.0.clone(), n.display(base), mode)
                     })
                     .collect();
                 (names, caller)
@@ -772,15 +790,31 @@ fn explain<'a>(
                 .any(|a| same_node(a, fi, chosen.node))
         })
         .collect();
-    let crash_self_concurrent = crash_spawns.iter().any(|&i| {
-        let s = &analysis.spawns[i];
-        s.always_self_concurrent() || s.in_loop.is_some()
-    }) || crash.goroutines.iter().skip(1).any(|g| {
-        // Another goroutine of the log is at the same line.
-        g.frames
-            .iter()
-            .any(|f| f.line == frame.line && f.file == frame.file)
+    // The `go` statement the log says started the crashing goroutine.
+    let created_line = report
+        .created_by
+        .first()
+        .and_then(|f| f.local.as_ref())
+        .map(|l| (l.path.clone(), l.line));
+    let started_in_loop = analysis.spawns.iter().any(|s| {
+        s.in_loop.is_some()
+            && created_line.as_ref().is_some_and(|(p, l)| {
+                let f = members[s.file];
+                &f.display == p && f.line_col(s.site.start_byte()).0 == *l
+            })
     });
+    let crash_self_concurrent = crash_spawns.len() > 1
+        || started_in_loop
+        || crash_spawns.iter().any(|&i| {
+            let s = &analysis.spawns[i];
+            s.always_self_concurrent() || s.in_loop.is_some()
+        })
+        || crash.goroutines.iter().skip(1).any(|g| {
+            // Another goroutine of the log is at the same line.
+            g.frames
+                .iter()
+                .any(|f| f.line == frame.line && f.file == frame.file)
+        });
     for (file, m) in &sites {
         let (file, m) = (*file, *m);
         let src = members[file];
@@ -850,11 +884,10 @@ fn explain<'a>(
                 message: d.message.clone(),
                 span: d.span.clone(),
             });
-        let shares_lock = held.names.iter().any(|(n, mode)| {
-            crash_held
-                .names
-                .iter()
-                .any(|(c, cmode)| c == n && !(*mode == LockMode::Read && *cmode == LockMode::Read))
+        let shares_lock = held.names.iter().any(|(n, _, mode)| {
+            crash_held.names.iter().any(|(c, _, cmode)| {
+                c == n && !(*mode == LockMode::Read && *cmode == LockMode::Read)
+            })
         }) || held.caller_locked && crash_held.caller_locked;
         let writes = wants(crash.kind, &m, false);
         let confirmed = in_stacks_of.iter().any(|g| Some(*g) != report.goroutine);
@@ -905,7 +938,7 @@ fn explain<'a>(
         let mut locks: Vec<String> = held
             .names
             .iter()
-            .map(|(n, mode)| match mode {
+            .map(|(_, n, mode)| match mode {
                 LockMode::Read => format!("{n} (RLock)"),
                 _ => n.clone(),
             })
@@ -926,6 +959,16 @@ fn explain<'a>(
             finding,
             setup,
         });
+    }
+    // A write crash whose map has no other write here: the other side runs the same line.
+    if crash.kind.crasher_writes() && !report.accesses.iter().any(|a| a.other_side) {
+        if let Some(a) = report.accesses.iter_mut().find(|a| a.crash) {
+            a.other_side = true;
+            a.why = "the crashing write, the only write of this map that can be the other \
+                     side here: another goroutine running this same line (or code outside \
+                     the package) wrote the map at the same time"
+                .to_string();
+        }
     }
     let mut seen = Vec::new();
     for a in &report.accesses {

@@ -165,8 +165,12 @@ fn unwrap_json(log: &str) -> Vec<LogLine> {
 /// byte where the message starts (what comes before is the line's prefix).
 fn fatal_at(line: &str) -> Option<(CrashKind, usize)> {
     let at = line.find("fatal error: concurrent map ")?;
-    let rest = line[at + "fatal error: ".len()..].trim_end();
-    let kind = CrashKind::ALL.into_iter().find(|k| rest == k.message())?;
+    // The program's own output may run on after the message on the same line
+    // (stdout and stderr into one file): `fatal error: concurrent map writes2`.
+    let rest = &line[at + "fatal error: ".len()..];
+    let kind = CrashKind::ALL
+        .into_iter()
+        .find(|k| rest.starts_with(k.message()))?;
     Some((kind, at))
 }
 
