@@ -155,3 +155,391 @@ fn recorded_crashes_name_the_map_and_the_other_side() {
         failures.join("\n")
     );
 }
+
+/// A recorded log of a fixture, with the report a raw run gives: (log, fixture folder).
+fn sample(rule: &str, name: &str) -> (String, PathBuf) {
+    let log = logs_dir()
+        .join("go1.27.3")
+        .join(format!("{rule}__{name}.log"));
+    (
+        std::fs::read_to_string(&log).unwrap(),
+        fixtures_root().join(rule).join(name),
+    )
+}
+
+/// What a report says, in short: the map, the crashing line and the other side's lines.
+fn summary(c: &CrashReport) -> (Option<String>, Vec<usize>, Vec<usize>) {
+    (
+        c.map.clone(),
+        c.accesses.iter().filter(|a| a.crash).map(line_of).collect(),
+        c.accesses
+            .iter()
+            .filter(|a| a.other_side)
+            .map(line_of)
+            .collect(),
+    )
+}
+
+const TIME_AFTERFUNC: (&str, &str) = ("unsynchronized_map_write", "racy_time_afterfunc");
+const READS_WHILE_WRITES: (&str, &str) = (
+    "concurrent_map_read_write",
+    "racy_goroutine_reads_while_starter_writes",
+);
+
+#[test]
+fn prefixed_and_json_logs_give_the_raw_logs_answer() {
+    let (raw, _) = sample(TIME_AFTERFUNC.0, TIME_AFTERFUNC.1);
+    let expected = trace(&raw, &[fixtures_arg()]);
+    assert_eq!(expected.crashes.len(), 1);
+    let expected = summary(&expected.crashes[0]);
+    assert!(expected.0.is_some() && !expected.2.is_empty());
+    let wrap = |f: &dyn Fn(usize, &str) -> String| -> String {
+        raw.lines()
+            .enumerate()
+            .map(|(i, l)| f(i, l) + "\n")
+            .collect()
+    };
+    let variants = [
+        // journald (`journalctl -u shop`), with a day padded by a space.
+        (
+            "journald",
+            wrap(&|i, l| format!("Nov  7 10:00:{:02} host shop[4123]: {l}", i % 60)),
+        ),
+        // `kubectl logs --timestamps`: RFC 3339 with nanoseconds, trailing zeros trimmed.
+        (
+            "kubectl",
+            wrap(&|i, l| format!("2026-11-27T10:00:00.{}Z {l}", 12 + i * 1001)),
+        ),
+        // The CRI log file on a Kubernetes node.
+        (
+            "cri",
+            wrap(&|i, l| format!("2026-11-27T10:00:0{}.5+00:00 stderr F {l}", i % 10)),
+        ),
+        // docker compose.
+        ("compose", wrap(&|_, l| format!("shop-1  | {l}"))),
+        // docker's json-file driver: one JSON object per line.
+        (
+            "docker json",
+            wrap(&|i, l| {
+                serde_json::json!({"log": format!("{l}\n"), "stream": "stderr", "time": format!("2026-11-27T10:00:00.{i}Z")})
+                    .to_string()
+            }),
+        ),
+        // A structured logger that caught the whole stderr in one message, between other lines.
+        (
+            "one json message",
+            format!(
+                "{}\n{}\n{}\n",
+                serde_json::json!({"level": "info", "msg": "listening on :8080"}),
+                serde_json::json!({"level": "error", "message": raw}),
+                serde_json::json!({"level": "info", "msg": "restarting"}),
+            ),
+        ),
+        // Windows line ends.
+        ("crlf", wrap(&|_, l| format!("{l}\r"))),
+    ];
+    for (what, log) in variants {
+        let got = trace(&log, &[fixtures_arg()]);
+        assert_eq!(got.crashes.len(), 1, "{what}: {log}");
+        assert_eq!(summary(&got.crashes[0]), expected, "{what}: {log}");
+        assert!(!got.crashes[0].truncated, "{what}");
+    }
+}
+
+#[test]
+fn a_log_cut_anywhere_gives_an_answer_and_never_panics() {
+    let (raw, _) = sample(READS_WHILE_WRITES.0, READS_WHILE_WRITES.1);
+    let lines: Vec<&str> = raw.lines().collect();
+    for n in 0..=lines.len() {
+        let cut: String = lines[..n].iter().map(|l| format!("{l}\n")).collect();
+        let got = trace(&cut, &[fixtures_arg()]);
+        if n == 0 {
+            assert!(got.crashes.is_empty());
+            continue;
+        }
+        let c = &got.crashes[0];
+        // Cut before the crashing frame's file line: no map, and it says so.
+        if c.status != Status::Traced {
+            assert!(!c.notes.is_empty(), "cut at {n}: no explanation");
+        }
+        if n < lines.len() {
+            assert!(
+                c.truncated || c.status == Status::Traced,
+                "cut at {n} is neither traced nor called truncated"
+            );
+        }
+    }
+    // Also in the middle of a line, at every byte.
+    for end in (0..raw.len()).filter(|&e| raw.is_char_boundary(e)) {
+        let _ = trace(&raw[..end], &[fixtures_arg()]);
+    }
+    // The whole log still traces.
+    assert_eq!(
+        trace(&raw, &[fixtures_arg()]).crashes[0].status,
+        Status::Traced
+    );
+}
+
+#[test]
+fn several_crashes_in_one_log_are_each_explained() {
+    let (a, _) = sample(TIME_AFTERFUNC.0, TIME_AFTERFUNC.1);
+    let (b, _) = sample(READS_WHILE_WRITES.0, READS_WHILE_WRITES.1);
+    let log = format!("starting\n{a}exit status 2\nrestarted after crash\nserving\n{b}");
+    let got = trace(&log, &[fixtures_arg()]);
+    assert_eq!(got.crashes.len(), 2);
+    let single_a = summary(&trace(&a, &[fixtures_arg()]).crashes[0]);
+    let single_b = summary(&trace(&b, &[fixtures_arg()]).crashes[0]);
+    assert_eq!(summary(&got.crashes[0]), single_a);
+    assert_eq!(summary(&got.crashes[1]), single_b);
+    assert_ne!(single_a.0, single_b.0, "two different maps");
+    assert_eq!(got.crashes[0].log_line, 2);
+    assert!(got.crashes[1].log_line > got.crashes[0].log_line);
+    assert!(got.all_traced());
+}
+
+#[test]
+fn another_machines_paths_are_mapped_to_the_local_tree() {
+    // Go 1.22.10 built these in /tmp/ci-runner/build/fixtures, which is not here.
+    let dir = logs_dir().join("go1.22.10");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let log = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let c = &trace(&log, &[fixtures_arg()]).crashes[0];
+        let frame = &c.frames[c.crash_frame.unwrap()];
+        let build = frame.file.as_deref().unwrap();
+        assert!(
+            build.starts_with("/tmp/ci-runner/build/fixtures/"),
+            "{build}"
+        );
+        let local = frame.local.as_ref().unwrap();
+        assert!(Path::new(&local.path).exists(), "{}", local.path);
+        assert!(build.ends_with(local.path.trim_start_matches("fixtures/")));
+        assert_eq!(Some(local.line), frame.line);
+        checked += 1;
+    }
+    assert!(checked >= 5);
+}
+
+/// A copy of a fixture as its own module in a temporary folder.
+fn copy_fixture(rule: &str, name: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("go.mod"),
+        "module gomaplint.example/fixtures\n\ngo 1.25\n",
+    )
+    .unwrap();
+    let to = tmp.path().join(rule).join(name);
+    std::fs::create_dir_all(&to).unwrap();
+    for entry in std::fs::read_dir(fixtures_root().join(rule).join(name)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+    tmp
+}
+
+#[test]
+fn a_line_that_moved_since_the_build_is_found_again_and_said() {
+    let (log, _) = sample(TIME_AFTERFUNC.0, TIME_AFTERFUNC.1);
+    let before = trace(&log, &[fixtures_arg()]);
+    let (map, crash_lines, _) = summary(&before.crashes[0]);
+    let tmp = copy_fixture(TIME_AFTERFUNC.0, TIME_AFTERFUNC.1);
+    let main = tmp
+        .path()
+        .join(TIME_AFTERFUNC.0)
+        .join(TIME_AFTERFUNC.1)
+        .join("main.go");
+    // A newer source: three lines added above everything.
+    let text = std::fs::read_to_string(&main).unwrap();
+    let newer = text.replacen(
+        "package main",
+        "package main\n\n// A comment added after the build.\n",
+        1,
+    );
+    std::fs::write(&main, newer).unwrap();
+    let root = tmp.path().to_string_lossy().into_owned();
+    let after = trace(&log, &[root]);
+    let c = &after.crashes[0];
+    assert_eq!(c.status, Status::Traced, "{:?}", c.notes);
+    assert_eq!(c.map, map);
+    let crash = c.accesses.iter().find(|a| a.crash).unwrap();
+    assert_eq!(line_of(crash), crash_lines[0] + 3);
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("source changed since the build")),
+        "{:?}",
+        c.notes
+    );
+}
+
+#[test]
+fn a_line_that_holds_no_map_access_any_more_is_said_not_guessed() {
+    // The crashing line and every other map write of its function are gone: nothing to guess.
+    let (rule, name) = ("unsynchronized_map_write", "racy_wrapper_named_function");
+    let (log, _) = sample(rule, name);
+    let tmp = copy_fixture(rule, name);
+    let main = tmp.path().join(rule).join(name).join("main.go");
+    let text = std::fs::read_to_string(&main).unwrap();
+    // Every map access gone: the function now only logs.
+    let newer: String = text
+        .lines()
+        .map(|l| {
+            if l.contains("// want") {
+                "\t\t_ = 0"
+            } else {
+                l
+            }
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&main, newer).unwrap();
+    let after = trace(&log, &[tmp.path().to_string_lossy().into_owned()]);
+    let c = &after.crashes[0];
+    assert_eq!(c.status, Status::NoMapAccess);
+    assert!(c.map.is_none());
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("source changed since the build")),
+        "{:?}",
+        c.notes
+    );
+}
+
+#[test]
+fn a_file_that_is_not_here_is_said() {
+    let (log, _) = sample(TIME_AFTERFUNC.0, TIME_AFTERFUNC.1);
+    let empty = tempfile::tempdir().unwrap();
+    let got = trace(&log, &[empty.path().to_string_lossy().into_owned()]);
+    let c = &got.crashes[0];
+    assert_eq!(c.status, Status::FileNotFound);
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("not found under the paths given"))
+    );
+    assert!(!got.all_traced());
+}
+
+#[test]
+fn garbage_gives_no_crash_and_no_panic() {
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (raw, _) = sample(READS_WHILE_WRITES.0, READS_WHILE_WRITES.1);
+    let lines: Vec<&str> = raw.lines().collect();
+    for _ in 0..300 {
+        // Lines shuffled, dropped and doubled, and bytes of noise.
+        let mut log = String::new();
+        for _ in 0..(next() % 20) {
+            match next() % 4 {
+                0 => log.push_str("\tgoroutine ( ) [ ] : +0x\n"),
+                1 => {
+                    log.push_str("{\"log\": 3}\n{\"msg\":\"fatal error: concurrent map writes\"}\n")
+                }
+                _ => {
+                    log.push_str(lines[(next() as usize) % lines.len()]);
+                    log.push('\n');
+                }
+            }
+        }
+        let _ = trace(&log, &[fixtures_arg()]);
+    }
+}
+
+/// Runs `gomaplint trace ARGS` with `stdin`: (exit code, stdout, stderr).
+fn cli(args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gomaplint"))
+        .arg("trace")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn command_line_exit_codes_and_formats() {
+    let log = format!(
+        "tests/trace/logs/go1.27.3/{}__{}.log",
+        TIME_AFTERFUNC.0, TIME_AFTERFUNC.1
+    );
+    // Traced: 0, a miette report that names the map and the lint's finding.
+    let (code, out, _) = cli(&[&log, "fixtures", "--color", "never"], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("gomaplint::trace"), "{out}");
+    assert!(out.contains("on map `pending`"), "{out}");
+    assert!(out.contains("GML001"), "{out}");
+    assert!(
+        out.contains("1 map-race crash in the log, 1 traced"),
+        "{out}"
+    );
+    // From standard input, as `-` and with no LOG at all, PATH defaulting to `.`.
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(&log)).unwrap();
+    let (code, json, _) = cli(&["-", "./...", "--format", "json"], &text);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let crash = &v["crashes"][0];
+    assert_eq!(crash["kind"], "concurrent map writes");
+    assert_eq!(crash["status"], "traced");
+    assert_eq!(crash["map"], "pending");
+    assert!(
+        crash["accesses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["other_side"] == true)
+    );
+    assert_eq!(crash["findings"][0]["code"], "GML001");
+    let (code, _, _) = cli(&["--format", "json"], &text);
+    assert_eq!(code, 0);
+    // No crash in the log: 1, and a clear line.
+    let (code, out, err) = cli(&["-"], "panic: runtime error: index out of range\n");
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(
+        err.contains("no `fatal error: concurrent map ...` in the log"),
+        "{err}"
+    );
+    assert!(err.contains("not a map race"), "{err}");
+    // A crash whose file is not here: 1.
+    let empty = tempfile::tempdir().unwrap();
+    let (code, out, _) = cli(
+        &[&log, &empty.path().to_string_lossy(), "--color", "never"],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("not found under the paths given"), "{out}");
+    // Usage and I/O errors: 2.
+    let (code, _, err) = cli(&["no/such/crash.log"], "");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot read the crash log `no/such/crash.log`"),
+        "{err}"
+    );
+    let (code, _, err) = cli(&[&log, "no/such/folder"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("does not exist"), "{err}");
+    let (code, _, _) = cli(&["--format", "sarif"], "");
+    assert_eq!(code, 2);
+}

@@ -580,14 +580,27 @@ fn explain<'a>(
     if chosen.is_none() {
         // The source changed since the build: look for the access in the function the log names.
         let moved = fname.as_ref().filter(|n| checkable(n)).map(|n| {
-            all.iter()
+            let in_decl: Vec<AccessMatch<'a>> = all
+                .iter()
                 .filter(|m| wants(crash.kind, m, true) && is_map(m))
                 .filter(|m| {
                     enclosing_decl(&pkg, fi, m.node)
                         .is_some_and(|(_, recv, dname)| matches_decl(n, &recv, &dname))
                 })
                 .copied()
-                .collect::<Vec<_>>()
+                .collect();
+            // `main.main.func1`: the first function literal of `main`.
+            let decl = in_decl
+                .first()
+                .and_then(|m| enclosing_decl(&pkg, fi, m.node))
+                .map(|d| d.0);
+            match decl.and_then(|d| closure_of(d, &n.closures)) {
+                Some(lit) => in_decl
+                    .into_iter()
+                    .filter(|m| crate::model::contains(lit, m.node))
+                    .collect(),
+                None => in_decl,
+            }
         });
         let file_name = &members[fi].display;
         let now = if here.is_empty() {
@@ -996,6 +1009,31 @@ fn explain<'a>(
     }
     report.status = Status::Traced;
     report.help = help(crash.kind, Some(&map_text), !crash_held.names.is_empty());
+}
+
+/// The function literal a traceback's closure names lead to: `func2` is the
+/// second literal of the function (in source order, not counting literals
+/// inside literals), and a number below it (`func1.2`) the second inside that
+/// one. `None` for the compiler's wrappers (`gowrap1`) or when there are fewer.
+fn closure_of<'a>(decl: Node<'a>, closures: &[String]) -> Option<Node<'a>> {
+    if closures.is_empty() {
+        return None;
+    }
+    let mut current = decl;
+    for name in closures {
+        let k: usize = name.strip_prefix("func").unwrap_or(name).parse().ok()?;
+        let mut literals = Vec::new();
+        let outer = current;
+        crate::model::walk(outer, |n| {
+            if n.id() != outer.id() && n.kind() == "func_literal" {
+                literals.push(n);
+                return false;
+            }
+            true
+        });
+        current = *literals.get(k.checked_sub(1)?)?;
+    }
+    Some(current)
 }
 
 /// Whether an index read is the target of a write (`m[k] = v`), already counted as the write.
