@@ -543,3 +543,45 @@ fn command_line_exit_codes_and_formats() {
     let (code, _, _) = cli(&["--format", "sarif"], "");
     assert_eq!(code, 2);
 }
+
+#[test]
+fn other_goroutines_stacks_confirm_the_other_side() {
+    // GOTRACEBACK=all: the main goroutine's stack is at its write when the reader crashed.
+    let log = std::fs::read_to_string(logs_dir().join(format!(
+        "go1.27.3-gotraceback-all/{}__{}.log",
+        READS_WHILE_WRITES.0, READS_WHILE_WRITES.1
+    )))
+    .unwrap();
+    let c = &trace(&log, &[fixtures_arg()]).crashes[0];
+    assert!(c.goroutine.is_some());
+    let confirmed: Vec<&AccessReport> = c
+        .accesses
+        .iter()
+        .filter(|a| !a.crash && a.in_stacks_of.iter().any(|g| Some(*g) != c.goroutine))
+        .collect();
+    assert_eq!(confirmed.len(), 1, "{:#?}", c.accesses);
+    assert!(confirmed[0].other_side);
+    assert_eq!(confirmed[0].operation, "write");
+    assert!(confirmed[0].why.contains("another goroutine's stack"));
+}
+
+#[test]
+fn trimpath_builds_are_mapped_by_module_path() {
+    let dir = logs_dir().join("go1.27.3-trimpath");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let log = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let c = &trace(&log, &[fixtures_arg()]).crashes[0];
+        let frame = &c.frames[c.crash_frame.unwrap()];
+        assert!(
+            frame
+                .file
+                .as_deref()
+                .unwrap()
+                .starts_with("gomaplint.example/fixtures/")
+        );
+        assert_eq!(c.status, Status::Traced);
+        checked += 1;
+    }
+    assert!(checked >= 2);
+}
