@@ -585,3 +585,49 @@ fn trimpath_builds_are_mapped_by_module_path() {
     }
     assert!(checked >= 2);
 }
+
+#[test]
+fn the_issues_shop_crash_across_two_packages() {
+    // tests/trace/testdata/shop built in /tmp/build/shop and run until it crashed.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/trace/testdata");
+    let log = std::fs::read_to_string(data.join("shop-crash.log")).unwrap();
+    let got = trace(&log, &[data.join("shop").to_string_lossy().into_owned()]);
+    let c = &got.crashes[0];
+    assert_eq!(c.status, Status::Traced, "{:?}", c.notes);
+    assert_eq!(c.map.as_deref(), Some("c.items"));
+    let crash = c.accesses.iter().find(|a| a.crash).unwrap();
+    assert!(crash.span.path.ends_with("cart/cart.go"));
+    assert_eq!(crash.function, "(*Cart).Add");
+    assert!(crash.locks.is_empty());
+    // Started in a loop, as the log's `created by` line in main.go shows: the
+    // crashing line is one other side, and the locked `delete` another.
+    assert!(crash.other_side);
+    assert!(
+        crash
+            .contexts
+            .iter()
+            .any(|x| x.span.path.ends_with("main.go") && x.message.contains("in a loop"))
+    );
+    let others: Vec<(&str, usize)> = c
+        .accesses
+        .iter()
+        .filter(|a| a.other_side && !a.crash)
+        .map(|a| (a.operation, a.span.line))
+        .collect();
+    assert_eq!(others, [("delete", 25)]);
+    let read = c.accesses.iter().find(|a| a.operation == "read").unwrap();
+    assert!(!read.other_side);
+    assert_eq!(read.locks, ["c.mu"]);
+    assert_eq!(c.findings.len(), 1);
+    assert_eq!(c.findings[0].code, "GML006");
+    let created = &c.created_by[0];
+    assert_eq!(created.function, "main.main");
+    assert!(
+        created
+            .local
+            .as_ref()
+            .unwrap()
+            .path
+            .ends_with("shop/main.go")
+    );
+}

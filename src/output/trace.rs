@@ -56,7 +56,11 @@ fn access_label(a: &AccessReport) -> String {
         "range" => "ranged over",
         _ => "read",
     };
-    if a.crash {
+    if a.crash && a.other_side {
+        format!(
+            "the crashing goroutine's access: {verb} here {lock}; other goroutines run this line too"
+        )
+    } else if a.crash {
         format!("the crashing goroutine's access: {verb} here {lock}")
     } else if a.other_side {
         format!("can be the other side: {verb} here {lock}")
@@ -65,52 +69,51 @@ fn access_label(a: &AccessReport) -> String {
     }
 }
 
-/// One line per access, for the notes under the report.
+/// An access, in a few indented lines, for the list under the report.
 fn access_note(a: &AccessReport) -> String {
-    let mut s = format!(
-        "{} `{}` in `{}`: {}",
-        at(&a.span),
-        a.text,
-        a.function,
-        if a.locks.is_empty() {
-            if a.caller_locked {
-                "caller's lock".to_string()
-            } else {
-                "no lock".to_string()
-            }
+    let locks = if a.locks.is_empty() {
+        if a.caller_locked {
+            "under its callers' lock".to_string()
         } else {
-            a.locks.join(", ")
+            "no lock".to_string()
         }
+    } else {
+        format!("holding {}", a.locks.join(", "))
+    };
+    let finding = a
+        .finding
+        .as_ref()
+        .map(|f| format!("; {} reports it", f.code))
+        .unwrap_or_default();
+    let mut s = format!(
+        "    {} {} `{}` in `{}`, {locks}{finding}\n",
+        at(&a.span),
+        a.operation,
+        a.text,
+        a.function
     );
-    if a.contexts.is_empty() {
-        s.push_str("; no concurrent context that gomaplint sees");
-    }
-    for c in &a.contexts {
-        s.push_str(&format!("; {} ({})", c.message, at(&c.span)));
-    }
-    if a.setup {
-        s.push_str("; set-up");
-    }
+    let verdict = match (a.crash, a.other_side) {
+        (true, true) => format!("crashed here, and can be the other side too: {}", a.why),
+        (true, false) => "crashed here".to_string(),
+        (false, true) => format!("can be the other side: {}", a.why),
+        (false, false) => format!("not the other side: {}", a.why),
+    };
+    s.push_str(&format!("      {verdict}\n"));
     if !a.in_stacks_of.is_empty() {
         let ids: Vec<String> = a.in_stacks_of.iter().map(|g| g.to_string()).collect();
         s.push_str(&format!(
-            "; in the stack of goroutine {} in the log",
+            "      in the stack of goroutine {} in the log\n",
             ids.join(", ")
         ));
     }
-    s.push_str(if a.crash {
-        " [crashed here]"
-    } else if a.other_side {
-        " [can be the other side: "
-    } else {
-        " [not the other side: "
-    });
-    if !a.crash {
-        s.push_str(&a.why);
-        s.push(']');
+    if a.setup {
+        s.push_str("      set-up: runs before the map is shared\n");
     }
-    if let Some(f) = &a.finding {
-        s.push_str(&format!(" {} reports it", f.code));
+    if a.contexts.is_empty() {
+        s.push_str("      runs in: no concurrent code that gomaplint sees\n");
+    }
+    for c in &a.contexts {
+        s.push_str(&format!("      runs in: {} ({})\n", c.message, at(&c.span)));
     }
     s
 }
@@ -209,7 +212,7 @@ fn render(handler: &GraphicalReportHandler, c: &CrashReport, trace: &Trace) -> S
     if !c.findings.is_empty() {
         for f in &c.findings {
             out.push_str(&format!(
-                "  lint: {} {} at {}: {}\n",
+                "  lint: gomaplint already reports this map: {}({}) at {}: {}\n",
                 f.code,
                 f.name,
                 at(&f.span),
@@ -223,7 +226,7 @@ fn render(handler: &GraphicalReportHandler, c: &CrashReport, trace: &Trace) -> S
             c.accesses.len()
         ));
         for a in &c.accesses {
-            out.push_str(&format!("    {}\n", access_note(a)));
+            out.push_str(&access_note(a));
         }
     }
     out.push_str("  stack of the crashing goroutine:\n");

@@ -431,8 +431,30 @@ fn analyze_crash(
             set_local(&mut report.frames[i], p, loaded, sources);
         }
     }
-    fill_created(&mut report, chain, loaded, sources);
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let created_path = fill_created(&mut report, chain, loaded, sources);
+    // Where the log says the crashing goroutine started, as a concurrent context.
+    let log_start = report.created_by.first().and_then(|f| {
+        let span = f.local.clone()?;
+        let in_loop = created_path
+            .as_deref()
+            .is_some_and(|p| in_loop_at(loaded, p, &span));
+        Some((
+            ContextRef {
+                span,
+                message: format!(
+                    "the log's goroutine {} was started here{}",
+                    report.goroutine.unwrap_or(0),
+                    if in_loop {
+                        ", in a loop: one per iteration, all running at once"
+                    } else {
+                        ""
+                    }
+                ),
+            },
+            in_loop,
+        ))
+    });
+    let dir = parent_dir(&path);
     let entry = loaded.entry(dir.clone()).or_insert_with(|| load_dir(&dir));
     let Some(pkg_files) = entry.as_ref() else {
         report.status = Status::FileNotFound;
@@ -442,7 +464,16 @@ fn analyze_crash(
         report.help = help(crash.kind, None, false);
         return report;
     };
-    explain(crash, &mut report, &path, ci, pkg_files, locator, sources);
+    explain(
+        crash,
+        &mut report,
+        &path,
+        ci,
+        pkg_files,
+        locator,
+        sources,
+        log_start,
+    );
     report
 }
 
@@ -452,7 +483,7 @@ fn set_local(
     loaded: &mut HashMap<PathBuf, Option<Loaded>>,
     sources: &mut BTreeMap<String, String>,
 ) {
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = parent_dir(path);
     let entry = loaded.entry(dir.clone()).or_insert_with(|| load_dir(&dir));
     let Some(file) = entry
         .as_ref()
@@ -484,13 +515,51 @@ fn fill_created(
     chain: Vec<(FrameReport, Option<PathBuf>)>,
     loaded: &mut HashMap<PathBuf, Option<Loaded>>,
     sources: &mut BTreeMap<String, String>,
-) {
-    for (mut f, path) in chain {
-        if let Some(p) = path {
-            set_local(&mut f, &p, loaded, sources);
+) -> Option<PathBuf> {
+    let mut first = None;
+    for (i, (mut f, path)) in chain.into_iter().enumerate() {
+        if let Some(p) = &path {
+            set_local(&mut f, p, loaded, sources);
+        }
+        if i == 0 {
+            first = path;
         }
         report.created_by.push(f);
     }
+    first
+}
+
+/// The folder of a file, `.` for a bare name.
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Whether the code at a line of a loaded file is inside a loop of its function:
+/// a `go` statement there starts one goroutine per iteration.
+fn in_loop_at(loaded: &HashMap<PathBuf, Option<Loaded>>, path: &Path, span: &Span) -> bool {
+    let Some(file) = loaded
+        .get(&parent_dir(path))
+        .and_then(|l| l.as_ref())
+        .and_then(|l| l.files.iter().find(|f| f.path == path))
+    else {
+        return false;
+    };
+    let node = file
+        .tree
+        .root_node()
+        .descendant_for_byte_range(span.start_byte, span.start_byte);
+    node.into_iter()
+        .flat_map(ancestors)
+        .take_while(|n| {
+            !matches!(
+                n.kind(),
+                "func_literal" | "function_declaration" | "method_declaration"
+            )
+        })
+        .any(|n| n.kind() == "for_statement")
 }
 
 /// The identity of the crashing map, in the model's terms.
@@ -511,6 +580,7 @@ fn explain<'a>(
     loaded: &'a Loaded,
     locator: &Locator,
     sources: &mut BTreeMap<String, String>,
+    log_start: Option<(ContextRef, bool)>,
 ) {
     // The package the file belongs to (a folder may hold `x` and `x_test`).
     let Some(target) = loaded.files.iter().find(|f| f.path == path) else {
@@ -818,6 +888,7 @@ fn explain<'a>(
     });
     let crash_self_concurrent = crash_spawns.len() > 1
         || started_in_loop
+        || log_start.as_ref().is_some_and(|(_, in_loop)| *in_loop)
         || crash_spawns.iter().any(|&i| {
             let s = &analysis.spawns[i];
             s.always_self_concurrent() || s.in_loop.is_some()
@@ -868,6 +939,14 @@ fn explain<'a>(
                 });
             }
         }
+        if is_crash
+            && let Some((start, _)) = &log_start
+            && !contexts
+                .iter()
+                .any(|c| c.span.path == start.span.path && c.span.line == start.span.line)
+        {
+            contexts.push(start.clone());
+        }
         let setup = guards
             .accesses
             .iter()
@@ -908,8 +987,8 @@ fn explain<'a>(
             if crash.kind.crasher_writes() && crash_self_concurrent {
                 (
                     true,
-                    "the crashing write; it runs in several goroutines at once, so another \
-                     goroutine at this same line can be the other side"
+                    "this code runs in several goroutines at once: another goroutine at \
+                     this same line can be the other side"
                         .to_string(),
                 )
             } else {
