@@ -16,13 +16,15 @@ pub enum Color {
 /// `fatal error: concurrent map writes`.
 ///
 /// Exit status: 0 no findings, 1 findings, 2 usage or I/O errors.
+/// `gomaplint trace` explains a crash log instead (see `gomaplint trace --help`).
 #[derive(Debug, Parser)]
 #[command(
     name = "gomaplint",
     version,
     about,
     long_about = None,
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     #[command(subcommand)]

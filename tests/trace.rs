@@ -631,3 +631,23 @@ fn the_issues_shop_crash_across_two_packages() {
             .ends_with("shop/main.go")
     );
 }
+
+#[test]
+fn the_readmes_example_is_what_gomaplint_trace_prints() {
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/trace/testdata/shop");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gomaplint"))
+        .args(["trace", "../shop-crash.log", "--color", "never"])
+        .current_dir(&shop)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(
+        readme.contains(printed.trim_end()),
+        "README.md's section \"From a crash log to the fix\" must show this output:\n{printed}"
+    );
+    let log = std::fs::read_to_string(shop.join("../shop-crash.log")).unwrap();
+    assert!(readme.contains(log.trim_end()), "and this log:\n{log}");
+}
