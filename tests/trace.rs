@@ -651,3 +651,54 @@ fn the_readmes_example_is_what_gomaplint_trace_prints() {
     let log = std::fs::read_to_string(shop.join("../shop-crash.log")).unwrap();
     assert!(readme.contains(log.trim_end()), "and this log:\n{log}");
 }
+
+#[test]
+fn clone_and_iteration_through_the_maps_package_and_a_map_no_rule_reports() {
+    // tests/trace/testdata/stdmaps, built in /tmp/build/stdmaps: `maps.Clone`
+    // and `range maps.Keys` of a package map that another goroutine writes.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/trace/testdata");
+    let root = data.join("stdmaps").to_string_lossy().into_owned();
+    for (log, kind, operation, line) in [
+        (
+            "stdmaps-clone.log",
+            "concurrent map clone and map write",
+            "clone",
+            16,
+        ),
+        (
+            "stdmaps-iteration.log",
+            "concurrent map iteration and map write",
+            "range",
+            25,
+        ),
+    ] {
+        let text = std::fs::read_to_string(data.join(log)).unwrap();
+        let got = trace(&text, std::slice::from_ref(&root));
+        let c = &got.crashes[0];
+        assert_eq!(c.kind.message(), kind);
+        assert_eq!(c.status, Status::Traced, "{log}: {:?}", c.notes);
+        assert_eq!(c.map.as_deref(), Some("settings"));
+        let crash = c.accesses.iter().find(|a| a.crash).unwrap();
+        assert_eq!(
+            (crash.operation, crash.span.line),
+            (operation, line),
+            "{log}"
+        );
+        let others: Vec<usize> = c
+            .accesses
+            .iter()
+            .filter(|a| a.other_side)
+            .map(line_of)
+            .collect();
+        assert_eq!(others, [20], "{log}");
+        // No rule sees `maps.Clone` or `maps.Keys` as reads yet: a false negative.
+        assert!(c.findings.is_empty(), "{log}");
+        assert!(
+            c.notes
+                .iter()
+                .any(|n| n.starts_with("no rule reports this map: please report this case")),
+            "{log}: {:?}",
+            c.notes
+        );
+    }
+}

@@ -54,6 +54,7 @@ fn access_label(a: &AccessReport) -> String {
         "write" | "delete" | "clear" => "written",
         "replace" => "replaced",
         "range" => "ranged over",
+        "clone" => "cloned",
         _ => "read",
     };
     if a.crash && a.other_side {

@@ -265,9 +265,13 @@ fn operation(pkg: &Package<'_>, file: usize, m: &AccessMatch<'_>) -> &'static st
         "call_expression" => {
             let f = m.node.child_by_field_name("function");
             match f.map(|f| pkg.text(file, f)) {
-                Some("delete") => "delete",
+                Some("delete" | "maps.DeleteFunc") => "delete",
                 Some("clear") => "clear",
-                _ => "len",
+                Some("maps.Clone") => "clone",
+                Some("maps.Keys" | "maps.Values" | "maps.All") => "range",
+                Some("maps.Copy" | "maps.Insert") if m.kind == AccessKind::Write => "write",
+                Some("len") => "len",
+                _ => "read",
             }
         }
         "range_clause" => "range",
@@ -569,6 +573,7 @@ struct MapIdentity<'a> {
     binding: Option<crate::model::scope::DeclId>,
     file: usize,
     node: Node<'a>,
+    map_node: Node<'a>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -616,7 +621,7 @@ fn explain<'a>(
     let frame = report.frames[ci].clone();
     let line = frame.line.unwrap_or(0);
     let fname = FuncName::parse(&frame.function);
-    let all: Vec<AccessMatch<'_>> = pkg.find_accesses(fi);
+    let all: Vec<AccessMatch<'_>> = accesses_with_std(&pkg, fi);
     let on_line = |line: usize| -> Vec<AccessMatch<'_>> {
         all.iter()
             .filter(|m| {
@@ -779,11 +784,14 @@ fn explain<'a>(
         binding: root_ident(fi, chosen.map_node),
         file: fi,
         node: chosen.node,
+        map_node: chosen.map_node,
     };
     let mut sites: Vec<(usize, AccessMatch<'_>)> = Vec::new();
     for file in 0..pkg.files.len() {
-        for m in pkg.find_accesses(file) {
-            let same = (file == identity.file && m.node.id() == identity.node.id())
+        for m in accesses_with_std(&pkg, file) {
+            let same = (file == identity.file
+                && m.node.id() == identity.node.id()
+                && m.map_node.id() == identity.map_node.id())
                 || identity
                     .key
                     .as_ref()
@@ -808,7 +816,7 @@ fn explain<'a>(
         }
     }
     sites.sort_by_key(|(f, m)| (*f, m.node.start_byte()));
-    sites.dedup_by_key(|(f, m)| (*f, m.node.id()));
+    sites.dedup_by_key(|(f, m)| (*f, m.node.id(), m.map_node.id()));
 
     // Lint findings on the package, as the lint reports them.
     let directives: Vec<suppress::Directives> =
@@ -906,7 +914,9 @@ fn explain<'a>(
         sources
             .entry(src.display.clone())
             .or_insert_with(|| String::from_utf8_lossy(&src.text).into_owned());
-        let is_crash = file == fi && m.node.id() == chosen.node.id();
+        let is_crash = file == fi
+            && m.node.id() == chosen.node.id()
+            && m.map_node.id() == chosen.map_node.id();
         let held = if is_crash {
             Held {
                 names: crash_held.names.clone(),
@@ -1088,6 +1098,53 @@ fn explain<'a>(
     }
     report.status = Status::Traced;
     report.help = help(crash.kind, Some(&map_text), !crash_held.names.is_empty());
+}
+
+/// The package's map accesses in one file, and the maps handed to the standard
+/// `maps` package, whose frames the runtime's check shows below the user's line:
+/// `maps.Clone(m)` and `maps.Keys(m)` read `m`, `maps.Copy(dst, src)` writes `dst`.
+fn accesses_with_std<'a>(pkg: &Package<'a>, file: usize) -> Vec<AccessMatch<'a>> {
+    let mut out = pkg.find_accesses(file);
+    let root = pkg.files[file].tree.root_node();
+    crate::model::walk(root, |n| {
+        if n.kind() != "call_expression" {
+            return true;
+        }
+        let Some(f) = n
+            .child_by_field_name("function")
+            .filter(|f| f.kind() == "selector_expression")
+        else {
+            return true;
+        };
+        let (Some(operand), Some(field), Some(args)) = (
+            f.child_by_field_name("operand"),
+            f.child_by_field_name("field"),
+            n.child_by_field_name("arguments"),
+        ) else {
+            return true;
+        };
+        if pkg.text(file, operand) != "maps" {
+            return true;
+        }
+        let roles: &[AccessKind] = match pkg.text(file, field) {
+            "Clone" | "Keys" | "Values" | "All" => &[AccessKind::Read],
+            "Equal" | "EqualFunc" => &[AccessKind::Read, AccessKind::Read],
+            "Copy" => &[AccessKind::Write, AccessKind::Read],
+            "DeleteFunc" | "Insert" => &[AccessKind::Write],
+            _ => &[],
+        };
+        for (i, &kind) in roles.iter().enumerate() {
+            if let Some(map_node) = args.named_child(i) {
+                out.push(AccessMatch {
+                    kind,
+                    node: n,
+                    map_node,
+                });
+            }
+        }
+        true
+    });
+    out
 }
 
 /// The function literal a traceback's closure names lead to: `func2` is the
