@@ -620,6 +620,9 @@ fn the_issues_shop_crash_across_two_packages() {
     assert_eq!(read.locks, ["c.mu"]);
     assert_eq!(c.findings.len(), 1);
     assert_eq!(c.findings[0].code, "GML006");
+    // The fix: the lock that guards the map elsewhere, in the function that lacks it.
+    assert!(c.help.starts_with("`c.mu` guards `c.items`"), "{}", c.help);
+    assert!(c.help.contains("hold it in `(*Cart).Add`"), "{}", c.help);
     let created = &c.created_by[0];
     assert_eq!(created.function, "main.main");
     assert!(
@@ -701,4 +704,22 @@ fn clone_and_iteration_through_the_maps_package_and_a_map_no_rule_reports() {
             c.notes
         );
     }
+}
+
+#[test]
+fn a_write_under_a_read_lock_gets_the_write_lock_advice() {
+    let (log, _) = sample("map_write_under_rlock", "racy_evict_under_rlock");
+    let c = &trace(&log, &[fixtures_arg()]).crashes[0];
+    let crash = c.accesses.iter().find(|a| a.crash).unwrap();
+    assert_eq!(crash.locks, ["s (RLock)"]);
+    let other = c.accesses.iter().find(|a| a.other_side).unwrap();
+    assert_eq!(other.operation, "delete");
+    assert_eq!(
+        other.locks,
+        ["s (RLock)"],
+        "a read lock on both sides does not exclude"
+    );
+    assert!(c.help.contains("only a read lock"), "{}", c.help);
+    assert!(c.help.contains("`(*Sessions).Valid`"), "{}", c.help);
+    assert_eq!(c.findings[0].code, "GML004");
 }

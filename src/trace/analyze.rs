@@ -1098,6 +1098,59 @@ fn explain<'a>(
     }
     report.status = Status::Traced;
     report.help = help(crash.kind, Some(&map_text), !crash_held.names.is_empty());
+    // The lock that guards the map elsewhere, named as the crashing code would write it.
+    let crash_base = guards
+        .accesses
+        .iter()
+        .find(|g| g.file == fi && g.node.id() == chosen.node.id())
+        .and_then(|g| g.base)
+        .map(|b| pkg.text(fi, b));
+    let guard = identity
+        .key
+        .as_ref()
+        .and_then(|k| guards.guard.get(k))
+        .map(|l| l.display(crash_base));
+    let unguarded = |a: &AccessReport, guard: &str| {
+        !a.caller_locked
+            && !a
+                .locks
+                .iter()
+                .any(|l| l == guard || *l == format!("{guard} (RLock)"))
+    };
+    let writes_under_rlock: Vec<String> = report
+        .accesses
+        .iter()
+        .filter(|a| {
+            (a.crash || a.other_side) && matches!(a.operation, "write" | "delete" | "clear")
+        })
+        .filter(|a| !a.locks.is_empty() && a.locks.iter().all(|l| l.ends_with(" (RLock)")))
+        .map(|a| format!("`{}`", a.function))
+        .collect();
+    if !writes_under_rlock.is_empty() {
+        report.help = format!(
+            "`{map_text}` is written in {} while only a read lock is held, and `RLock` lets \
+             many goroutines in at once: take the write lock (`Lock`) for every write of it \
+             (re-check the map after taking it), or use `sync.Map`",
+            writes_under_rlock.join(" and ")
+        );
+    } else if let Some(guard) = guard {
+        let mut functions: Vec<&str> = report
+            .accesses
+            .iter()
+            .filter(|a| (a.crash || a.other_side) && !a.setup && unguarded(a, &guard))
+            .map(|a| a.function.as_str())
+            .collect();
+        functions.dedup();
+        if !functions.is_empty() {
+            let list: Vec<String> = functions.iter().map(|f| format!("`{f}`")).collect();
+            report.help = format!(
+                "`{guard}` guards `{map_text}` at its other accesses: hold it in {} too \
+                 (`{guard}.Lock()` and `defer {guard}.Unlock()` for writes; `RLock` only \
+                 where the map is only read)",
+                list.join(" and ")
+            );
+        }
+    }
 }
 
 /// The package's map accesses in one file, and the maps handed to the standard
