@@ -406,11 +406,15 @@ fn analyze_crash(
     report.crash_frame = crash_frame;
     let Some(ci) = crash_frame else {
         report.status = Status::NoUserFrame;
-        report.notes.push(
+        report.notes.push(if crash.truncated {
+            "the log ends before the crashing goroutine's first frame outside Go's own \
+             packages: find the rest of the crash output (the lines after the fatal error)"
+                .into()
+        } else {
             "every frame of the crashing goroutine is in Go's own packages: the map belongs \
              to code the log does not show"
-                .into(),
-        );
+                .into()
+        });
         fill_created(&mut report, chain, loaded, sources);
         report.help = help(crash.kind, None, false);
         return report;
