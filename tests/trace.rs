@@ -723,3 +723,22 @@ fn a_write_under_a_read_lock_gets_the_write_lock_advice() {
     assert!(c.help.contains("`(*Sessions).Valid`"), "{}", c.help);
     assert_eq!(c.findings[0].code, "GML004");
 }
+
+#[test]
+fn the_older_runtime_fatal_form_with_gotraceback_system() {
+    // Go 1.22: `runtime.fatal` and `runtime.mapassign_fast64` frames, `gp=`/`fp=` details.
+    let log =
+        std::fs::read_to_string(logs_dir().join(
+            "go1.22.10-gotraceback-system/unsynchronized_map_write__racy_seed_two_writers.log",
+        ))
+        .unwrap();
+    assert!(log.contains("runtime.fatal(") && log.contains("runtime.mapassign"));
+    let c = &trace(&log, &[fixtures_arg()]).crashes[0];
+    assert_eq!(c.status, Status::Traced);
+    assert!(!c.truncated);
+    let i = c.crash_frame.unwrap();
+    assert!(c.frames[..i].iter().all(|f| f.std));
+    assert!(c.frames[..i].iter().any(|f| f.function == "runtime.fatal"));
+    assert_eq!(c.frames[i].function, "main.main.func1");
+    assert_eq!(c.map.as_deref(), Some("m"));
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Records real crash logs for `tests/trace.rs`: builds racy fixtures WITHOUT
-# -race and runs each until the runtime's best-effort map check kills it with
+# -race (test fixtures as test binaries, run with -test.v) and runs each until the runtime's best-effort map check kills it with
 # `fatal error: concurrent map ...`, then keeps the log as it was written.
 #
 #   tests/trace/record.sh GOROOT OUTDIR [FILTER] [TRIES]
@@ -28,12 +28,18 @@ flags=()
 for dir in "$src"/*/racy_*; do
   rel=${dir#"$src"/}
   case "$rel" in *"$filter"*) ;; *) continue ;; esac
-  ls "$dir"/*_test.go >/dev/null 2>&1 && continue
   name=${rel//\//__}
-  (cd "$src" && go build "${flags[@]}" -o "$bin/$name" "./$rel") || { echo "$rel build-failed"; continue; }
+  args=()
+  if ls "$dir"/*_test.go >/dev/null 2>&1; then
+    # A test fixture: its test binary, run as `go test` would run it.
+    (cd "$src" && go test "${flags[@]}" -c -o "$bin/$name" "./$rel") || { echo "$rel build-failed"; continue; }
+    args=(-test.count=1 -test.v)
+  else
+    (cd "$src" && go build "${flags[@]}" -o "$bin/$name" "./$rel") || { echo "$rel build-failed"; continue; }
+  fi
   result=no-crash
   for i in $(seq 1 "$tries"); do
-    timeout 3 "$bin/$name" >"$bin/log" 2>&1 </dev/null
+    timeout 3 "$bin/$name" "${args[@]}" >"$bin/log" 2>&1 </dev/null
     if grep -q 'fatal error: concurrent map' "$bin/log"; then
       cp "$bin/log" "$out/$name.log"
       result="crashed $i"
