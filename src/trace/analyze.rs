@@ -814,7 +814,7 @@ fn explain<'a>(
                     && identity.binding.is_none()
                     && identity.refs.is_empty()
                     && pkg.text(file, m.map_node) == map_text;
-            if same && !(m.kind == AccessKind::Read && is_write_target(&pkg, file, m.node)) {
+            if same && !(m.kind == AccessKind::Read && is_write_target(m.node)) {
                 sites.push((file, m));
             }
         }
@@ -1230,12 +1230,11 @@ fn closure_of<'a>(decl: Node<'a>, closures: &[String]) -> Option<Node<'a>> {
 }
 
 /// Whether an index read is the target of a write (`m[k] = v`), already counted as the write.
-fn is_write_target(pkg: &Package<'_>, _file: usize, node: Node<'_>) -> bool {
-    let _ = pkg;
+fn is_write_target(node: Node<'_>) -> bool {
     node.parent().is_some_and(|p| {
         p.kind() == "expression_list"
             && p.parent().is_some_and(|a| {
-                matches!(a.kind(), "assignment_statement")
+                a.kind() == "assignment_statement"
                     && a.child_by_field_name("left")
                         .is_some_and(|l| l.id() == p.id())
             })

@@ -108,7 +108,10 @@ pub fn parse(log: &str) -> Vec<Crash> {
         let mut body = Vec::new();
         let mut j = i + 1;
         while j < lines.len() {
-            let text = strip.strip(&lines[j].text);
+            let Some(text) = strip.strip(&lines[j].text) else {
+                j += 1;
+                continue;
+            };
             if fatal_at(text).is_some() {
                 break;
             }
@@ -179,6 +182,10 @@ fn fatal_at(line: &str) -> Option<(CrashKind, usize)> {
 /// and spaces free in number (padding changes).
 struct Prefix {
     shape: Option<Regex>,
+    /// The prefix is a timestamp: a line of another shape may still be ours
+    /// (`10:00:00Z` after `10:00:00.5Z`); otherwise it is another source's
+    /// (another unit in journald, another service in compose) and is skipped.
+    timestamp: bool,
 }
 
 /// Prefixes that do not keep one shape, tried when the learned one does not match.
@@ -198,7 +205,10 @@ static KNOWN_PREFIXES: LazyLock<Regex> = LazyLock::new(|| {
 impl Prefix {
     fn new(prefix: &str) -> Prefix {
         if prefix.is_empty() {
-            return Prefix { shape: None };
+            return Prefix {
+                shape: None,
+                timestamp: false,
+            };
         }
         let mut pattern = String::from("^");
         let mut chars = prefix.chars().peekable();
@@ -219,19 +229,21 @@ impl Prefix {
         }
         Prefix {
             shape: Regex::new(&pattern).ok(),
+            timestamp: prefix.starts_with(|c: char| c.is_ascii_digit()),
         }
     }
 
-    fn strip<'t>(&self, line: &'t str) -> &'t str {
+    /// The line without its prefix; `None` for a line of another source.
+    fn strip<'t>(&self, line: &'t str) -> Option<&'t str> {
         let Some(shape) = &self.shape else {
-            return line;
+            return Some(line);
         };
         if let Some(m) = shape.find(line) {
-            return &line[m.end()..];
+            return Some(&line[m.end()..]);
         }
         match KNOWN_PREFIXES.find(line) {
-            Some(m) => &line[m.end()..],
-            None => line,
+            Some(m) if self.timestamp => Some(&line[m.end()..]),
+            _ => None,
         }
     }
 }
@@ -463,6 +475,35 @@ created by main.main in goroutine 1
             .map(|(i, l)| format!("2026-11-27T10:00:00.{}Z {l}\n", 1000 + i * 7))
             .collect();
         check(&parse(&k8s));
+        // The fraction of a second drops its trailing zeros: `10:00:01Z`.
+        let k8s_whole: String = RAW
+            .lines()
+            .enumerate()
+            .map(|(i, l)| match i {
+                0 => format!("2026-11-27T10:00:00.5Z {l}\n"),
+                _ => format!("2026-11-27T10:00:0{}Z {l}\n", i % 10),
+            })
+            .collect();
+        check(&parse(&k8s_whole));
+    }
+
+    #[test]
+    fn other_sources_lines_in_between_are_skipped() {
+        let journald: String = RAW
+            .lines()
+            .map(|l| {
+                format!(
+                    "Nov 27 10:00:00 host shop[123]: {l}\n\
+                     Nov 27 10:00:00 host sshd[99]: Accepted publickey for root\n"
+                )
+            })
+            .collect();
+        check(&parse(&journald));
+        let compose: String = RAW
+            .lines()
+            .map(|l| format!("shop-1  | {l}\ndb-1    | LOG:  checkpoint starting\n"))
+            .collect();
+        check(&parse(&compose));
     }
 
     #[test]
