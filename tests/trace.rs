@@ -742,3 +742,44 @@ fn the_older_runtime_fatal_form_with_gotraceback_system() {
     assert_eq!(c.frames[i].function, "main.main.func1");
     assert_eq!(c.map.as_deref(), Some("m"));
 }
+
+#[test]
+fn a_finding_that_a_directive_or_the_configuration_hides_is_still_named() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/trace/testdata");
+    let log = std::fs::read_to_string(data.join("shop-crash.log")).unwrap();
+    let copy = || {
+        let tmp = tempfile::tempdir().unwrap();
+        for rel in ["go.mod", "main.go", "cart/cart.go"] {
+            let to = tmp.path().join(rel);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(data.join("shop").join(rel), to).unwrap();
+        }
+        tmp
+    };
+    // A suppression on the crashing line.
+    let tmp = copy();
+    let cart = tmp.path().join("cart/cart.go");
+    let text = std::fs::read_to_string(&cart).unwrap().replace(
+        "c.items[id] += n",
+        "c.items[id] += n //gomaplint:ignore GML006 only one goroutine adds",
+    );
+    std::fs::write(&cart, text).unwrap();
+    let c = &trace(&log, &[tmp.path().to_string_lossy().into_owned()]).crashes[0];
+    assert_eq!(c.findings.len(), 1);
+    let hidden = c.findings[0].hidden.as_deref().unwrap();
+    assert!(hidden.starts_with("suppressed by a directive"), "{hidden}");
+    assert!(!c.notes.iter().any(|n| n.starts_with("no rule reports")));
+    // A configuration that ignores the rule.
+    let tmp = copy();
+    std::fs::write(tmp.path().join("gomaplint.toml"), "ignore = [\"GML006\"]\n").unwrap();
+    let c = &trace(&log, &[tmp.path().to_string_lossy().into_owned()]).crashes[0];
+    let hidden = c.findings[0].hidden.as_deref().unwrap();
+    assert!(
+        hidden.contains("gomaplint.toml` turns GML006 off"),
+        "{hidden}"
+    );
+    // Neither: shown as is.
+    let tmp = copy();
+    let c = &trace(&log, &[tmp.path().to_string_lossy().into_owned()]).crashes[0];
+    assert_eq!(c.findings[0].hidden, None);
+}

@@ -213,11 +213,15 @@ fn render(handler: &GraphicalReportHandler, c: &CrashReport, trace: &Trace) -> S
     if !c.findings.is_empty() {
         for f in &c.findings {
             out.push_str(&format!(
-                "  lint: gomaplint already reports this map: {}({}) at {}: {}\n",
+                "  lint: gomaplint already reports this map: {}({}) at {}: {}{}\n",
                 f.code,
                 f.name,
                 at(&f.span),
-                f.message
+                f.message,
+                f.hidden
+                    .as_ref()
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default()
             ));
         }
     }

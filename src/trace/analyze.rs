@@ -146,6 +146,9 @@ pub struct FindingRef {
     pub message: String,
     #[serde(flatten)]
     pub span: Span,
+    /// Why a plain `gomaplint` run does not show it: a suppression directive,
+    /// or a configuration file that turns the rule off.
+    pub hidden: Option<String>,
 }
 
 /// Maps each crash of the log to the local source under `paths`.
@@ -822,18 +825,38 @@ fn explain<'a>(
     sites.sort_by_key(|(f, m)| (*f, m.node.start_byte()));
     sites.dedup_by_key(|(f, m)| (*f, m.node.id(), m.map_node.id()));
 
-    // Lint findings on the package, as the lint reports them.
+    // Every rule's findings on the package; those a directive suppresses or the
+    // configuration turns off are kept, and say so: the crash proves them right.
     let directives: Vec<suppress::Directives> =
         members.iter().map(|f| suppress::directives(f)).collect();
-    let findings: Vec<_> = rules::check_package(&pkg, &selection)
-        .into_iter()
-        .filter(|d| {
-            members
-                .iter()
-                .position(|f| f.display == d.span.path)
-                .is_some_and(|i| !directives[i].suppresses(d.code, d.span.line))
-        })
-        .collect();
+    let config =
+        crate::config::Resolver::new(crate::config::Source::Discover).for_dir(&parent_dir(path));
+    let configured = match &config {
+        Ok(Some(c)) => Some((
+            Selection::layered(&[(c.select.as_deref(), &c.ignore)]),
+            display(&c.path),
+        )),
+        _ => None,
+    };
+    let findings: Vec<(crate::diagnostic::Diagnostic, Option<String>)> =
+        rules::check_package(&pkg, &selection)
+            .into_iter()
+            .filter_map(|d| {
+                let i = members.iter().position(|f| f.display == d.span.path)?;
+                let hidden = if directives[i].suppresses(d.code, d.span.line) {
+                    Some(format!(
+                        "suppressed by a directive in `{}`: the crash shows the finding is real",
+                        d.span.path
+                    ))
+                } else {
+                    configured
+                        .as_ref()
+                        .filter(|(sel, _)| !sel.contains(d.code))
+                        .map(|(_, file)| format!("`{file}` turns {} off", d.code))
+                };
+                Some((d, hidden))
+            })
+            .collect();
 
     // Lock state and contexts of each site.
     let guards = ctx.guards();
@@ -983,12 +1006,13 @@ fn explain<'a>(
             .collect();
         let finding = findings
             .iter()
-            .find(|d| d.span.path == src.display && d.span.line == line)
-            .map(|d| FindingRef {
+            .find(|(d, _)| d.span.path == src.display && d.span.line == line)
+            .map(|(d, hidden)| FindingRef {
                 code: d.code,
                 name: d.name,
                 message: d.message.clone(),
                 span: d.span.clone(),
+                hidden: hidden.clone(),
             });
         let shares_lock = held.names.iter().any(|(n, _, mode)| {
             crash_held.names.iter().any(|(c, _, cmode)| {
