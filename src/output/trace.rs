@@ -40,7 +40,7 @@ fn frame_line(f: &FrameReport) -> String {
     format!("{}{inlined} at {build}{local}", f.function)
 }
 
-fn access_label(a: &AccessReport) -> String {
+fn access_label(a: &AccessReport, crashed: Option<u64>) -> String {
     let lock = if a.locks.is_empty() {
         if a.caller_locked {
             "under its callers' lock".to_string()
@@ -63,6 +63,12 @@ fn access_label(a: &AccessReport) -> String {
         )
     } else if a.crash {
         format!("the crashing goroutine's access: {verb} here {lock}")
+    } else if let Some(g) = a
+        .in_stacks_of
+        .iter()
+        .find(|&&g| a.other_side && Some(g) != crashed)
+    {
+        format!("the other side: goroutine {g} of the log was here, {lock}")
     } else if a.other_side {
         format!("can be the other side: {verb} here {lock}")
     } else {
@@ -148,7 +154,7 @@ fn render(handler: &GraphicalReportHandler, c: &CrashReport, trace: &Trace) -> S
     if let Some(path) = &primary_path {
         match crash {
             Some(a) => labels.push(LabeledSpan::new_primary_with_span(
-                Some(access_label(a)),
+                Some(access_label(a, c.goroutine)),
                 source_span(&a.span),
             )),
             None => {
@@ -163,11 +169,15 @@ fn render(handler: &GraphicalReportHandler, c: &CrashReport, trace: &Trace) -> S
         for a in c.accesses.iter().filter(|a| a.other_side && !a.crash) {
             if &a.span.path == path {
                 labels.push(LabeledSpan::new_with_span(
-                    Some(access_label(a)),
+                    Some(access_label(a, c.goroutine)),
                     source_span(&a.span),
                 ));
             } else {
-                elsewhere.push(format!("  note: {}: {}", at(&a.span), access_label(a)));
+                elsewhere.push(format!(
+                    "  note: {}: {}",
+                    at(&a.span),
+                    access_label(a, c.goroutine)
+                ));
             }
         }
         if let Some(created) = c.created_by.first().and_then(|f| f.local.as_ref()) {
