@@ -283,14 +283,15 @@ fn stacks(body: &[&str]) -> (Vec<Goroutine>, bool) {
             i += 1;
             continue;
         }
-        let Some(g) = goroutines.last_mut().filter(|_| open) else {
-            // Output that is not a stack: before the first goroutine (signal
-            // lines, a runtime's extra notes) it is skipped; after one, the block is over.
-            if goroutines.is_empty() {
-                i += 1;
-                continue;
-            }
+        // Another crash or run begins: this block is over.
+        if line.starts_with("panic: ") || line.starts_with("exit status ") {
             break;
+        }
+        let Some(g) = goroutines.last_mut().filter(|_| open) else {
+            // Output that is not a stack (signal lines, `runtime stack:`, the
+            // program's own output) is skipped up to the next goroutine.
+            i += 1;
+            continue;
         };
         let location = body.get(i + 1).and_then(|next| FILE_LINE.captures(next));
         let (file, line_no) = match &location {
@@ -315,7 +316,10 @@ fn stacks(body: &[&str]) -> (Vec<Goroutine>, bool) {
                 inlined: args == "...",
             });
         } else {
-            break;
+            // Not a frame: the stack is over.
+            open = false;
+            i += 1;
+            continue;
         }
         i += if location.is_some() { 2 } else { 1 };
     }
@@ -520,6 +524,19 @@ created by main.main in goroutine 1
         check(&parse(&docker));
         let one = serde_json::json!({"level": "error", "msg": RAW}).to_string();
         check(&parse(&one));
+    }
+
+    #[test]
+    fn output_between_stacks_is_skipped() {
+        let log = RAW.replace(
+            "goroutine 26 [running]:",
+            "[signal SIGSEGV]\nruntime stack:\ngoroutine 26 gp=0xc0000981c0 m=3 [running]:",
+        ) + "some program output\n\ngoroutine 1 [chan receive]:\nmain.main()\n\t/build/shop/main.go:20 +0x1\n\npanic: later\n\ngoroutine 9 [running]:\n";
+        let crashes = parse(&log);
+        check(&crashes);
+        let ids: Vec<u64> = crashes[0].goroutines.iter().map(|g| g.id).collect();
+        assert_eq!(ids, [26, 1]);
+        assert_eq!(crashes[0].goroutines[1].frames[0].line, Some(20));
     }
 
     #[test]
