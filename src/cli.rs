@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use gomaplint::output::Format;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -16,9 +16,20 @@ pub enum Color {
 /// `fatal error: concurrent map writes`.
 ///
 /// Exit status: 0 no findings, 1 findings, 2 usage or I/O errors.
+/// `gomaplint trace` explains a crash log instead (see `gomaplint trace --help`).
 #[derive(Debug, Parser)]
-#[command(name = "gomaplint", version, about, long_about = None)]
+#[command(
+    name = "gomaplint",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Go files or folders to lint; `./...` and `dir/...` mean the folder, recursively. Default: `.`
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
@@ -76,4 +87,43 @@ pub struct Cli {
     /// report on (the findings are the same; for checking that they are)
     #[arg(long)]
     pub no_prefilter: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Explain a `fatal error: concurrent map ...` crash log: the map, every
+    /// access of it, the other side of the race and the fix.
+    ///
+    /// Exit status: 0 every crash in the log traced to a map access, 1 no crash
+    /// in the log or one not traced (its file not found, its line changed),
+    /// 2 usage or I/O errors.
+    Trace(TraceArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TraceFormat {
+    /// A miette report per crash.
+    Text,
+    /// One JSON object, `{"crashes": [...]}`.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The crash log: raw, with a prefix on every line (journald, kubectl
+    /// --timestamps, docker) or JSON lines; `-` or nothing for standard input
+    #[arg(value_name = "LOG")]
+    pub log: Option<String>,
+
+    /// The source the crashed program was built from (folders, `./...`). Default: `.`
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = TraceFormat::Text)]
+    pub format: TraceFormat,
+
+    /// When to color text output
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
 }

@@ -17,6 +17,7 @@ pub mod queries;
 pub mod rules;
 pub mod source;
 pub mod suppress;
+pub mod trace;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Color};
+use cli::{Cli, Color, Command, TraceArgs, TraceFormat};
 use gomaplint::baseline::{self, Baseline};
 use gomaplint::config;
 use gomaplint::output::{
@@ -35,6 +35,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> io::Result<u8> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
+    if let Some(Command::Trace(args)) = cli.command {
+        return trace(args, &mut out);
+    }
     if cli.list_rules {
         for rule in RULES {
             writeln!(
@@ -196,6 +199,76 @@ fn run(cli: Cli) -> io::Result<u8> {
     Ok(if !outcome.errors.is_empty() {
         EXIT_ERROR
     } else if outcome.diagnostics.is_empty() && stale.is_empty() {
+        EXIT_CLEAN
+    } else {
+        EXIT_FINDINGS
+    })
+}
+
+/// `gomaplint trace`: exit 0 when every crash of the log is traced to a map
+/// access, 1 when the log has none or one is not traced, 2 on usage or I/O errors.
+fn trace(args: TraceArgs, out: &mut dyn Write) -> io::Result<u8> {
+    use std::io::Read;
+    let log = match args.log.as_deref() {
+        None | Some("-") => {
+            if io::stdin().is_terminal() {
+                eprintln!(
+                    "gomaplint: error: no crash log: give its file (`gomaplint trace crash.log`) \
+                     or pipe it in (`kubectl logs pod | gomaplint trace`)"
+                );
+                return Ok(EXIT_ERROR);
+            }
+            let mut bytes = Vec::new();
+            if let Err(e) = io::stdin().lock().read_to_end(&mut bytes) {
+                eprintln!("gomaplint: error: cannot read the crash log from standard input: {e}");
+                return Ok(EXIT_ERROR);
+            }
+            bytes
+        }
+        Some(path) => match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                eprintln!(
+                    "gomaplint: error: cannot read the crash log `{path}`: {}",
+                    gomaplint::discover::io_reason(&e)
+                );
+                return Ok(EXIT_ERROR);
+            }
+        },
+    };
+    let log = String::from_utf8_lossy(&log);
+    let paths = if args.paths.is_empty() {
+        vec![".".to_string()]
+    } else {
+        args.paths
+    };
+    for p in &paths {
+        if !std::path::Path::new(gomaplint::discover::strip_go_pattern(p)).exists() {
+            eprintln!("gomaplint: error: `{p}` does not exist");
+            return Ok(EXIT_ERROR);
+        }
+    }
+    let traced = gomaplint::trace::trace(&log, &paths);
+    if traced.crashes.is_empty() {
+        let other = if log.contains("fatal error:") || log.contains("panic:") {
+            "; it has another fatal error or panic, which is not a map race"
+        } else {
+            ""
+        };
+        eprintln!("gomaplint: no `fatal error: concurrent map ...` in the log{other}");
+    }
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    match args.format {
+        TraceFormat::Text if traced.crashes.is_empty() => {}
+        TraceFormat::Text => gomaplint::output::trace::text(out, &traced, color)?,
+        TraceFormat::Json => gomaplint::output::trace::json(out, &traced)?,
+    }
+    out.flush()?;
+    Ok(if traced.all_traced() {
         EXIT_CLEAN
     } else {
         EXIT_FINDINGS

@@ -5,6 +5,7 @@ pub mod github;
 pub mod json;
 pub mod sarif;
 pub mod text;
+pub mod trace;
 
 use std::io::{self, Write};
 

@@ -1,0 +1,3 @@
+module stdmaps
+
+go 1.25
