@@ -656,7 +656,7 @@ fn the_readmes_example_is_what_gomaplint_trace_prints() {
 }
 
 #[test]
-fn clone_and_iteration_through_the_maps_package_and_a_map_no_rule_reports() {
+fn clone_and_iteration_through_the_maps_package_point_to_their_finding() {
     // tests/trace/testdata/stdmaps, built in /tmp/build/stdmaps: `maps.Clone`
     // and `range maps.Keys` of a package map that another goroutine writes.
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/trace/testdata");
@@ -694,12 +694,17 @@ fn clone_and_iteration_through_the_maps_package_and_a_map_no_rule_reports() {
             .map(line_of)
             .collect();
         assert_eq!(others, [20], "{log}");
-        // No rule sees `maps.Clone` or `maps.Keys` as reads yet: a false negative.
-        assert!(c.findings.is_empty(), "{log}");
+        // GML003 sees the iteration hidden in `maps.Clone` and `maps.Keys`:
+        // the crash points to its finding, and makes no false-negative note.
         assert!(
-            c.notes
+            c.findings
                 .iter()
-                .any(|n| n.starts_with("no rule reports this map: please report this case")),
+                .any(|f| f.code == "GML003" && f.span.line == line),
+            "{log}: {:?}",
+            c.findings
+        );
+        assert!(
+            !c.notes.iter().any(|n| n.starts_with("no rule reports this map")),
             "{log}: {:?}",
             c.notes
         );
@@ -782,4 +787,26 @@ fn a_finding_that_a_directive_or_the_configuration_hides_is_still_named() {
     let tmp = copy();
     let c = &trace(&log, &[tmp.path().to_string_lossy().into_owned()]).crashes[0];
     assert_eq!(c.findings[0].hidden, None);
+}
+
+#[test]
+fn a_crash_no_rule_explains_asks_for_a_report() {
+    // tests/trace/testdata/registry, built in /tmp/build/registry: the map is
+    // in package reg, the goroutines that call its Add in package main, and
+    // gomaplint checks one package at a time.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/trace/testdata");
+    let root = data.join("registry").to_string_lossy().into_owned();
+    let text = std::fs::read_to_string(data.join("registry-crash.log")).unwrap();
+    let got = trace(&text, std::slice::from_ref(&root));
+    let c = &got.crashes[0];
+    assert_eq!(c.status, Status::Traced, "{:?}", c.notes);
+    assert_eq!(c.map.as_deref(), Some("r.names"));
+    assert!(c.findings.is_empty(), "{:?}", c.findings);
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.starts_with("no rule reports this map: please report this case")),
+        "{:?}",
+        c.notes
+    );
 }
