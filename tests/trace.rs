@@ -704,7 +704,9 @@ fn clone_and_iteration_through_the_maps_package_point_to_their_finding() {
             c.findings
         );
         assert!(
-            !c.notes.iter().any(|n| n.starts_with("no rule reports this map")),
+            !c.notes
+                .iter()
+                .any(|n| n.starts_with("no rule reports this map")),
             "{log}: {:?}",
             c.notes
         );

@@ -1181,51 +1181,12 @@ fn explain<'a>(
     }
 }
 
-/// The package's map accesses in one file, and the maps handed to the standard
-/// `maps` package, whose frames the runtime's check shows below the user's line:
-/// `maps.Clone(m)` and `maps.Keys(m)` read `m`, `maps.Copy(dst, src)` writes `dst`.
+/// The package's map accesses in one file, as the model finds them for the
+/// rules: also those of the standard library's map functions
+/// (`maps.Clone(m)`, `json.Marshal(m)`, `h.Set(k, v)` on an `http.Header`),
+/// whose frames the runtime's check shows below the user's line.
 fn accesses_with_std<'a>(pkg: &Package<'a>, file: usize) -> Vec<AccessMatch<'a>> {
-    let mut out = pkg.find_accesses(file);
-    let root = pkg.files[file].tree.root_node();
-    crate::model::walk(root, |n| {
-        if n.kind() != "call_expression" {
-            return true;
-        }
-        let Some(f) = n
-            .child_by_field_name("function")
-            .filter(|f| f.kind() == "selector_expression")
-        else {
-            return true;
-        };
-        let (Some(operand), Some(field), Some(args)) = (
-            f.child_by_field_name("operand"),
-            f.child_by_field_name("field"),
-            n.child_by_field_name("arguments"),
-        ) else {
-            return true;
-        };
-        if pkg.text(file, operand) != "maps" {
-            return true;
-        }
-        let roles: &[AccessKind] = match pkg.text(file, field) {
-            "Clone" | "Keys" | "Values" | "All" => &[AccessKind::Read],
-            "Equal" | "EqualFunc" => &[AccessKind::Read, AccessKind::Read],
-            "Copy" => &[AccessKind::Write, AccessKind::Read],
-            "DeleteFunc" | "Insert" => &[AccessKind::Write],
-            _ => &[],
-        };
-        for (i, &kind) in roles.iter().enumerate() {
-            if let Some(map_node) = args.named_child(i) {
-                out.push(AccessMatch {
-                    kind,
-                    node: n,
-                    map_node,
-                });
-            }
-        }
-        true
-    });
-    out
+    pkg.access_matches(&crate::rules::access_queries())[file].clone()
 }
 
 /// The function literal a traceback's closure names lead to: `func2` is the
