@@ -124,6 +124,7 @@ impl<'a> Analysis<'a> {
             .find(|a| {
                 pkg.join_between(s, a.via.unwrap_or(a.node).start_byte())
                     .is_none()
+                    && !released_after(pkg, s, access, a)
             })
             .cloned()
     }
@@ -304,6 +305,66 @@ impl<'a> Analysis<'a> {
         }
         races
     }
+}
+
+/// Whether the spawned code makes `access` only after receiving from a
+/// channel that its starter closes or sends on after `starter_access`:
+/// `go func() { <-ready; use(m) }()` with `fill(m); close(ready)`.
+fn released_after<'a>(
+    pkg: &Package<'a>,
+    spawn: &Spawn<'a>,
+    access: &Access<'a>,
+    starter_access: &Access<'a>,
+) -> bool {
+    use super::spawn::last_name;
+    let Some(starter) = spawn.starter else {
+        return false;
+    };
+    let (body, bfile) = (spawn.body.node(), spawn.body.file());
+    let at = access.via.unwrap_or(access.node);
+    if access.file != bfile || !contains(body, at) {
+        return false;
+    }
+    let mut received = HashSet::new();
+    super::walk(body, |n| {
+        if n.start_byte() >= at.start_byte() || n.kind() == "func_literal" && n.id() != body.id() {
+            return false;
+        }
+        let receive = n.kind() == "unary_expression"
+            && n.child_by_field_name("operator")
+                .is_some_and(|o| pkg.text(bfile, o) == "<-");
+        if receive && let Some(ch) = n.child_by_field_name("operand") {
+            received.insert(last_name(pkg.text(bfile, ch)).to_string());
+        }
+        true
+    });
+    if received.is_empty() || starter_access.file != spawn.file {
+        return false;
+    }
+    let from = starter_access.via.unwrap_or(starter_access.node).end_byte();
+    let mut released = false;
+    super::walk(starter, |n| {
+        if released || n.end_byte() <= from {
+            return !released && n.end_byte() > from;
+        }
+        if n.kind() == "func_literal" || n.kind() == "go_statement" {
+            return false;
+        }
+        let channel = match n.kind() {
+            "send_statement" => n.child_by_field_name("channel"),
+            "call_expression"
+                if n.child_by_field_name("function")
+                    .is_some_and(|f| pkg.text(spawn.file, f) == "close") =>
+            {
+                n.child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(0))
+            }
+            _ => None,
+        };
+        released = channel.is_some_and(|ch| received.contains(last_name(pkg.text(spawn.file, ch))));
+        !released
+    });
+    released
 }
 
 /// Whether two accesses name the map by the same variable: `m` and `m`,

@@ -1030,6 +1030,6 @@ pub fn calls_parallel(pkg: &Package<'_>, file: usize, func: Node<'_>) -> bool {
 }
 
 /// `s.done` -> `done`.
-fn last_name(expr: &str) -> &str {
+pub(crate) fn last_name(expr: &str) -> &str {
     expr.rsplit('.').next().unwrap_or(expr).trim()
 }
