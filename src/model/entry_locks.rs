@@ -452,6 +452,16 @@ impl<'a> Package<'a> {
 
     /// Whether `func` takes a lock under `if p` or `if !p`, for a parameter `p`.
     fn has_conditional_lock(&self, file: usize, func: Node<'a>) -> bool {
+        let key = (file, func.id());
+        if let Some(&found) = self.conditional_lock_memo.borrow().get(&key) {
+            return found;
+        }
+        let found = self.find_conditional_lock(file, func);
+        self.conditional_lock_memo.borrow_mut().insert(key, found);
+        found
+    }
+
+    fn find_conditional_lock(&self, file: usize, func: Node<'a>) -> bool {
         let Some(body) = func.child_by_field_name("body") else {
             return false;
         };
