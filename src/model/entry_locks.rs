@@ -445,7 +445,13 @@ impl<'a> Package<'a> {
                 return (result.unwrap_or_default(), any_held);
             }
         }
-        let mut held = own(&|_| None);
+        // No condition known: `locks_at`, which keeps lock sets along long functions.
+        let mut held: Vec<(String, LockMode)> = self
+            .locks_at(file, node, scope)
+            .held
+            .into_iter()
+            .map(|l| (l.receiver, l.mode))
+            .collect();
         held.extend(entry.named.iter().cloned());
         (held, entry.held())
     }

@@ -63,7 +63,7 @@ pub struct Package<'a> {
     /// The locks each function is entered with, as found so far.
     entry_lock_memo: RefCell<entry_locks::EntryLockMemo>,
     /// Which functions wait for goroutines, as found so far.
-    join_memo: RefCell<joins::JoinMemo>,
+    join_memo: RefCell<joins::JoinMemo<'a>>,
     /// The map accesses of every file, from one query pass each.
     access_index: std::cell::OnceCell<Vec<Vec<access::AccessMatch<'a>>>>,
     /// Identifiers resolved so far, by (file, node id).
