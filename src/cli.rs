@@ -87,6 +87,10 @@ pub struct Cli {
     /// report on (the findings are the same; for checking that they are)
     #[arg(long)]
     pub no_prefilter: bool,
+
+    /// Print counts and the time of each phase to stderr, as `stats: <key> <value>` lines
+    #[arg(long)]
+    pub stats: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,7 +2,9 @@
 //! `fatal error: concurrent map writes`.
 //!
 //! Data flows one way: discover -> parse (parallel) -> package model -> rules ->
-//! suppressions -> sort -> render.
+//! suppressions -> sort -> render. Packages are linted one at a time per
+//! worker thread and dropped when done, so that memory follows the largest
+//! package, not the repository (see `lint_packages`).
 
 pub mod baseline;
 pub mod config;
@@ -16,18 +18,22 @@ pub mod prefilter;
 pub mod queries;
 pub mod rules;
 pub mod source;
+pub mod stats;
 pub mod suppress;
 pub mod trace;
 
+use std::collections::VecDeque;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use rayon::prelude::*;
 
 use diagnostic::{Diagnostic, Severity};
 use discover::Target;
 use source::SourceFile;
+use stats::Stats;
 
 /// The result of a run, ready to render.
 #[derive(Debug, Default)]
@@ -45,6 +51,8 @@ pub struct Outcome {
     pub checked_files: Vec<String>,
     /// Findings a baseline hid (see `baseline`).
     pub baseline_hidden: usize,
+    /// Counts and time per phase (`--stats`).
+    pub stats: Stats,
 }
 
 /// How the rules run on one package: which ones, and at what severity.
@@ -76,10 +84,13 @@ pub struct Plan {
     pub config_errors: Vec<config::ConfigError>,
     /// `output-format` of the configuration that applies to the first path.
     pub output_format: Option<output::Format>,
+    /// How long discovery and configuration took.
+    pub discover_time: std::time::Duration,
 }
 
 /// Finds the files to lint and the configuration of each package.
 pub fn plan(paths: &[String], source: config::Source, overrides: &RuleOverrides) -> Plan {
+    let start = Instant::now();
     let discovery = discover::discover(paths);
     let mut plan = Plan {
         errors: discovery.errors,
@@ -149,6 +160,7 @@ pub fn plan(paths: &[String], source: config::Source, overrides: &RuleOverrides)
         plan.packages.push((targets, package_settings));
     }
     plan.config_errors = config_errors;
+    plan.discover_time = start.elapsed();
     plan
 }
 
@@ -169,6 +181,7 @@ fn settings_for(config: Option<&config::Config>, overrides: &RuleOverrides) -> S
 pub fn lint_plan(plan: Plan, options: Options) -> Outcome {
     let mut outcome = lint_packages(plan.packages, options);
     outcome.errors.splice(0..0, plan.errors);
+    outcome.stats.discover = plan.discover_time;
     outcome
 }
 
@@ -202,11 +215,17 @@ pub fn lint_with_options(
     selection: &rules::Selection,
     options: Options,
 ) -> Outcome {
+    let start = Instant::now();
     let discovery = discover::discover(paths);
+    let discover_time = start.elapsed();
     let mut outcome = lint_targets_with(discovery.targets, selection, options);
     outcome.errors.splice(0..0, discovery.errors);
+    outcome.stats.discover = discover_time;
     outcome
 }
+
+/// A package folder's files and the settings that apply there.
+type PackageFiles = (Vec<Target>, Arc<Settings>);
 
 struct PackageResult {
     diagnostics: Vec<Diagnostic>,
@@ -215,6 +234,7 @@ struct PackageResult {
     warnings: Vec<String>,
     files: usize,
     checked: Vec<String>,
+    stats: Stats,
 }
 
 /// Lints the files, one Go package (folder) per task.
@@ -249,26 +269,124 @@ pub fn lint_targets_with(
 }
 
 /// Lints packages (the files of one folder each), each with its settings.
-pub fn lint_packages(packages: Vec<(Vec<Target>, Arc<Settings>)>, options: Options) -> Outcome {
-    let results: Vec<PackageResult> = packages
-        .into_par_iter()
-        .map(|(files, settings)| lint_folder(files, &settings, options))
+///
+/// Each worker thread takes one package at a time, reads, parses, models and
+/// checks it, and keeps only its diagnostics and the text of files that have
+/// one; the trees are dropped before the next package. Packages start largest
+/// first, so that the biggest does not start last and leave the other threads
+/// idle, and a package starts only while the packages in flight stay within a
+/// budget of source bytes (see `Scheduler`). The output does not depend on the
+/// number of threads: results are put together in the packages' order.
+pub fn lint_packages(packages: Vec<PackageFiles>, options: Options) -> Outcome {
+    let sizes: Vec<u64> = packages
+        .iter()
+        .map(|(files, _)| {
+            files
+                .iter()
+                .map(|t| std::fs::metadata(&t.path).map_or(0, |m| m.len()))
+                .sum()
+        })
         .collect();
+    let scheduler = Scheduler::new(&sizes);
+    let inputs: Vec<Mutex<Option<PackageFiles>>> =
+        packages.into_iter().map(|p| Mutex::new(Some(p))).collect();
+    let results: Vec<Mutex<Option<PackageResult>>> =
+        inputs.iter().map(|_| Mutex::new(None)).collect();
+    rayon::broadcast(|_| {
+        while let Some(i) = scheduler.next() {
+            let taken = inputs[i].lock().expect("no worker panics").take();
+            if let Some((files, settings)) = taken {
+                let r = lint_folder(files, &settings, options);
+                *results[i].lock().expect("no worker panics") = Some(r);
+            }
+            scheduler.done(i);
+        }
+    });
     let mut outcome = Outcome::default();
     for r in results {
+        let Some(r) = r.into_inner().expect("no worker panics") else {
+            continue;
+        };
         outcome.diagnostics.extend(r.diagnostics);
         outcome.sources.extend(r.sources);
         outcome.errors.extend(r.errors);
         outcome.warnings.extend(r.warnings);
         outcome.files_checked += r.files;
         outcome.checked_files.extend(r.checked);
+        outcome.stats.add(&r.stats);
     }
     outcome.checked_files.sort();
     outcome
         .diagnostics
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     outcome.diagnostics.dedup();
+    outcome.stats.findings = outcome.diagnostics.len();
     outcome
+}
+
+/// Source bytes in flight that any set of packages may use together; a
+/// larger package runs with nothing else, except its own files' parses. A
+/// parsed package takes about 35 times its source in memory (tree-sitter's
+/// trees, mostly), so this is about 140 MB.
+const BYTES_IN_FLIGHT: u64 = 4_000_000;
+
+/// Hands packages to worker threads: largest first, and only while the
+/// source bytes of the packages in flight stay within the budget, the larger
+/// of `BYTES_IN_FLIGHT` and the largest package. A worker that must wait
+/// helps with the parses of the packages in flight.
+struct Scheduler<'s> {
+    sizes: &'s [u64],
+    budget: u64,
+    /// Packages not started, largest first, and the bytes in flight.
+    state: Mutex<(VecDeque<usize>, u64)>,
+}
+
+impl<'s> Scheduler<'s> {
+    fn new(sizes: &'s [u64]) -> Self {
+        let mut order: Vec<usize> = (0..sizes.len()).collect();
+        order.sort_by_key(|&i| (std::cmp::Reverse(sizes[i]), i));
+        let largest = sizes.iter().copied().max().unwrap_or(0);
+        Scheduler {
+            sizes,
+            budget: largest.max(BYTES_IN_FLIGHT),
+            state: Mutex::new((order.into(), 0)),
+        }
+    }
+
+    /// The next package to lint, or `None` when all have started.
+    fn next(&self) -> Option<usize> {
+        loop {
+            {
+                let mut state = self.state.lock().expect("no worker panics");
+                let (pending, in_flight) = &mut *state;
+                let &smallest = pending.back()?;
+                let room = self.budget.saturating_sub(*in_flight);
+                if *in_flight == 0 || self.sizes[smallest] <= room {
+                    // The largest package that fits: sizes fall along `pending`.
+                    let at = if *in_flight == 0 {
+                        0
+                    } else {
+                        pending.make_contiguous();
+                        pending
+                            .as_slices()
+                            .0
+                            .partition_point(|&p| self.sizes[p] > room)
+                    };
+                    let package = pending.remove(at).expect("a package fits");
+                    *in_flight += self.sizes[package];
+                    return Some(package);
+                }
+            }
+            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
+    }
+
+    fn done(&self, package: usize) {
+        let mut state = self.state.lock().expect("no worker panics");
+        state.1 -= self.sizes[package];
+    }
 }
 
 /// A file's text, read, with whether its findings are reported.
@@ -334,23 +452,38 @@ fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> P
         warnings: Vec::new(),
         files: 0,
         checked: Vec::new(),
+        stats: Stats {
+            packages: 1,
+            ..Stats::default()
+        },
+    };
+    let mut clock = Instant::now();
+    let mut lap = || {
+        let now = Instant::now();
+        std::mem::replace(&mut clock, now).elapsed()
     };
     let mut texts = Vec::new();
-    for r in targets.into_par_iter().map(read).collect::<Vec<_>>() {
+    for r in targets.into_iter().map(read) {
         match r {
             Ok(r) => texts.push(r),
             Err(e) => result.errors.push(e),
         }
     }
+    result.stats.files = texts.len();
+    result.stats.bytes = texts.iter().map(|r| r.text.len() as u64).sum();
     result.checked = texts
         .iter()
         .filter(|r| r.report)
         .map(|r| r.target.display.clone())
         .collect();
+    result.stats.read = lap();
     if options.prefilter && !prefilter::may_have_findings(texts.iter().map(|r| r.text.as_slice())) {
         result.files = result.checked.len();
+        result.stats.prefilter_skipped = texts.len();
+        result.stats.prefilter = lap();
         return result;
     }
+    result.stats.prefilter = lap();
     let loaded: Vec<Loaded> = texts.into_par_iter().map(parse_file).collect();
     let mut files = Vec::new();
     let mut reported = Vec::new();
@@ -363,6 +496,7 @@ fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> P
             Loaded::Error(e) => result.errors.push(e),
         }
     }
+    result.stats.parse = lap();
     result.files = reported.iter().filter(|&&r| r).count();
     let directives: Vec<suppress::Directives> = files.iter().map(suppress::directives).collect();
     for (i, f) in files.iter().enumerate().filter(|&(i, _)| reported[i]) {
@@ -382,8 +516,10 @@ fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> P
     for f in &files {
         packages.entry(package_name(f)).or_default().push(f);
     }
+    result.stats.model += lap();
     for (_, members) in packages {
         let pkg = model::Package::new(members);
+        result.stats.model += lap();
         for mut d in rules::check_package(&pkg, &settings.selection) {
             let Some(i) = files.iter().position(|f| f.display == d.span.path) else {
                 continue;
@@ -395,6 +531,7 @@ fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> P
                 result.diagnostics.push(d);
             }
         }
+        result.stats.rules += lap();
     }
     for f in &files {
         if result.diagnostics.iter().any(|d| d.span.path == f.display) {
@@ -407,6 +544,7 @@ fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> P
             result.sources.push((f.display.clone(), text));
         }
     }
+    result.stats.rules += lap();
     result
 }
 

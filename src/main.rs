@@ -33,6 +33,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> io::Result<u8> {
+    let start = std::time::Instant::now();
     let stdout = io::stdout();
     let mut out = stdout.lock();
     if let Some(Command::Trace(args)) = cli.command {
@@ -180,8 +181,17 @@ fn run(cli: Cli) -> io::Result<u8> {
         Format::Sarif => Box::new(Sarif),
         Format::Github => Box::new(Github),
     };
+    let render_start = std::time::Instant::now();
     emitter.emit(&mut out, &outcome)?;
     out.flush()?;
+    if cli.stats {
+        outcome.stats.render = render_start.elapsed();
+        outcome.stats.findings = outcome.diagnostics.len();
+        let threads = rayon::current_num_threads();
+        outcome
+            .stats
+            .write(&mut io::stderr().lock(), start.elapsed(), threads)?;
+    }
     if !stale.is_empty() {
         let shown = cli
             .baseline

@@ -457,6 +457,81 @@ fn prefilter_never_changes_the_findings() {
     );
 }
 
+/// The `stats: <key> <value>` lines of `--stats`, by key.
+fn stats_of(o: &Output) -> std::collections::BTreeMap<String, String> {
+    stderr(o)
+        .lines()
+        .filter_map(|l| l.strip_prefix("stats: "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn stats_counts_files_packages_bytes_skips_and_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = "package main\n\nfunc main() {\n\tprintln(1)\n}\n";
+    write(dir.path(), "racy/main.go", RACY);
+    write(dir.path(), "safe/main.go", SAFE);
+    write(dir.path(), "plain/main.go", plain);
+    write(dir.path(), "plain/other.go", "package main\n");
+    let bytes = RACY.len() + SAFE.len() + plain.len() + "package main\n".len();
+    let run = gomaplint(dir.path(), &["--stats", "--format", "json", "."]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let stats = stats_of(&run);
+    let keys: Vec<&str> = stats.keys().map(String::as_str).collect();
+    let mut want = vec![
+        "wall",
+        "time-discover",
+        "time-read",
+        "time-prefilter",
+        "time-parse",
+        "time-model",
+        "time-rules",
+        "time-render",
+        "threads",
+        "files",
+        "packages",
+        "bytes",
+        "prefilter-skipped-files",
+        "findings",
+        "peak-rss",
+    ];
+    want.sort();
+    assert_eq!(keys, want, "{}", stderr(&run));
+    for (key, value) in &stats {
+        if key == "wall" || key.starts_with("time-") {
+            let seconds = value.strip_suffix(" s").expect("seconds");
+            assert!(seconds.parse::<f64>().is_ok(), "{key}: {value}");
+        }
+    }
+    assert_eq!(stats["files"], "4");
+    assert_eq!(stats["packages"], "3");
+    assert_eq!(stats["bytes"], bytes.to_string());
+    // `safe` has a map but nothing concurrent, `plain` neither: both are read, not parsed.
+    assert_eq!(stats["prefilter-skipped-files"], "3");
+    assert_eq!(stats["findings"], json(&run).len().to_string());
+    assert_eq!(stats["findings"], "1");
+    let all = gomaplint(dir.path(), &["--stats", "--no-prefilter", "."]);
+    assert_eq!(stats_of(&all)["prefilter-skipped-files"], "0");
+    assert_eq!(stats_of(&all)["files"], "4");
+    // Without `--stats`, nothing of it.
+    let quiet = gomaplint(dir.path(), &["."]);
+    assert!(!stderr(&quiet).contains("stats:"), "{}", stderr(&quiet));
+}
+
+#[test]
+fn thread_count_never_changes_the_output() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    for format in ["json", "text"] {
+        let one = gomaplint(&fixtures, &["-j", "1", "--format", format]);
+        let eight = gomaplint(&fixtures, &["-j", "8", "--format", format]);
+        assert_eq!(one.status.code(), Some(1));
+        assert_eq!(stdout(&one), stdout(&eight), "--format {format}");
+        assert_eq!(stderr(&one), stderr(&eight), "--format {format}");
+    }
+}
+
 /// A repository root (`.git`) with the racy program in `a/` and `gen/`.
 fn repo() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

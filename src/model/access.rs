@@ -515,11 +515,19 @@ impl<'a> Package<'a> {
                 }
                 true
             });
+            // The walk does not descend into an excluded node: the regions are
+            // disjoint and in order, so only the last one starting at or before
+            // a node can hold it (a zero-width node may sit where two meet).
             let owned = |n: Node<'a>| {
-                n.start_byte() >= from
-                    && !excluded
-                        .iter()
-                        .any(|&(s, e)| s <= n.start_byte() && n.end_byte() <= e)
+                let (start, end) = (n.start_byte(), n.end_byte());
+                let within = |&(s, e): &(usize, usize)| s <= start && end <= e;
+                let before = excluded.partition_point(|&(s, _)| s <= start);
+                let excluded_here = if start == end {
+                    excluded.iter().any(within)
+                } else {
+                    before > 0 && within(&excluded[before - 1])
+                };
+                start >= from && !excluded_here
             };
             for &AccessMatch {
                 kind,

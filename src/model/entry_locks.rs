@@ -445,13 +445,29 @@ impl<'a> Package<'a> {
                 return (result.unwrap_or_default(), any_held);
             }
         }
-        let mut held = own(&|_| None);
+        // No condition known: `locks_at`, which keeps lock sets along long functions.
+        let mut held: Vec<(String, LockMode)> = self
+            .locks_at(file, node, scope)
+            .held
+            .into_iter()
+            .map(|l| (l.receiver, l.mode))
+            .collect();
         held.extend(entry.named.iter().cloned());
         (held, entry.held())
     }
 
     /// Whether `func` takes a lock under `if p` or `if !p`, for a parameter `p`.
     fn has_conditional_lock(&self, file: usize, func: Node<'a>) -> bool {
+        let key = (file, func.id());
+        if let Some(&found) = self.conditional_lock_memo.borrow().get(&key) {
+            return found;
+        }
+        let found = self.find_conditional_lock(file, func);
+        self.conditional_lock_memo.borrow_mut().insert(key, found);
+        found
+    }
+
+    fn find_conditional_lock(&self, file: usize, func: Node<'a>) -> bool {
         let Some(body) = func.child_by_field_name("body") else {
             return false;
         };

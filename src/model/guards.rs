@@ -4,7 +4,8 @@
 //! lock), whether the function is entered with a lock held, and whether the
 //! access is set-up (a constructor building a value it has not shared yet, or `init`).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
 
 use tree_sitter::Node;
 
@@ -13,6 +14,10 @@ use super::locks::LockMode;
 use super::scope::Resolved;
 use super::types::Ty;
 use super::{Package, ancestors, enclosing_function, walk};
+
+/// A function's assignment statements in source order, by the text of their
+/// first left operand.
+pub(crate) type Assignments<'a> = Rc<HashMap<String, Vec<Node<'a>>>>;
 
 /// A function declaration: its file and start byte.
 type DeclKey = (usize, usize);
@@ -453,35 +458,62 @@ impl<'a> Package<'a> {
             return false;
         }
         let text = self.text(file, map_node);
-        let mut fresh = false;
-        walk(func, |n| {
-            if fresh || n.start_byte() >= node.start_byte() {
+        // The assignments that start before `node`, whose left operand is the map's expression.
+        let candidates: Vec<Node<'a>> = self
+            .assignments_of(file, func)
+            .get(text)
+            .map(|all| {
+                all.iter()
+                    .copied()
+                    .take_while(|n| n.start_byte() < node.start_byte())
+                    .collect()
+            })
+            .unwrap_or_default();
+        candidates.into_iter().any(|n| {
+            let Some(right) = n
+                .child_by_field_name("right")
+                .and_then(|r| r.named_child(0))
+            else {
                 return false;
-            }
-            if n.kind() == "assignment_statement" {
-                let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
-                let right = n
-                    .child_by_field_name("right")
-                    .and_then(|r| r.named_child(0));
-                let dominates = n.parent().is_some_and(|list| {
-                    list.kind() == "statement_list" && super::contains(list, node)
-                });
-                let same_lock = || {
-                    let at_assign = self.locks_at(file, n, func);
-                    at_assign.held.iter().any(|h| {
-                        h.mode == LockMode::Write && locks.iter().any(|c| c.id() == h.call.id())
-                    })
-                };
-                if let (Some(left), Some(right)) = (left, right) {
-                    fresh = dominates
-                        && self.text(file, left) == text
-                        && super::spawn::is_fresh_value(self, file, right)
-                        && same_lock();
-                }
+            };
+            let dominates = n
+                .parent()
+                .is_some_and(|list| list.kind() == "statement_list" && super::contains(list, node));
+            let same_lock = || {
+                let at_assign = self.locks_at(file, n, func);
+                at_assign.held.iter().any(|h| {
+                    h.mode == LockMode::Write && locks.iter().any(|c| c.id() == h.call.id())
+                })
+            };
+            dominates && super::spawn::is_fresh_value(self, file, right) && same_lock()
+        })
+    }
+
+    /// `func`'s assignment statements with a left and a right side, in
+    /// source order, by the text of their first left operand; found once.
+    fn assignments_of(&self, file: usize, func: Node<'a>) -> Assignments<'a> {
+        let key = (file, func.id());
+        if let Some(found) = self.assignments.borrow().get(&key) {
+            return found.clone();
+        }
+        let mut found: HashMap<String, Vec<Node<'a>>> = HashMap::new();
+        walk(func, |n| {
+            if n.kind() == "assignment_statement"
+                && n.child_by_field_name("right")
+                    .and_then(|r| r.named_child(0))
+                    .is_some()
+                && let Some(left) = n.child_by_field_name("left").and_then(|l| l.named_child(0))
+            {
+                found
+                    .entry(self.text(file, left).to_string())
+                    .or_default()
+                    .push(n);
             }
             true
         });
-        fresh
+        let found = Rc::new(found);
+        self.assignments.borrow_mut().insert(key, found.clone());
+        found
     }
 
     /// Inside `if debug { ... }` where `debug` is a package constant `false`.

@@ -20,8 +20,56 @@ fn in_loop(node: Node<'_>) -> bool {
 }
 
 #[derive(Default)]
-pub struct JoinMemo {
+pub struct JoinMemo<'a> {
     waits: HashMap<(usize, usize, usize), bool>,
+    /// `joined_at`'s walk of each function, by (file, function node id).
+    order: HashMap<(usize, usize), JoinOrder<'a>>,
+}
+
+/// A function's `go` statements and calls in walk order (not inside nested
+/// function literals), with `joined_at`'s state before every
+/// `JOIN_CHECKPOINT`th of them, so that a query resumes from the nearest.
+struct JoinOrder<'a> {
+    events: Vec<Node<'a>>,
+    /// The largest end byte of `events[..i]`, for each `i` (and one more).
+    max_end: Vec<usize>,
+    /// The function literals inside the function, not nested in one another.
+    literals: Vec<(usize, usize)>,
+    /// (event index, spawned, joined), ascending.
+    checkpoints: Vec<(usize, bool, bool)>,
+}
+
+const JOIN_CHECKPOINT: usize = 16;
+
+impl<'a> JoinOrder<'a> {
+    fn of(func: Node<'a>) -> Self {
+        let mut order = JoinOrder {
+            events: Vec::new(),
+            max_end: vec![0],
+            literals: Vec::new(),
+            checkpoints: vec![(0, false, false)],
+        };
+        walk(func, |n| {
+            if n.id() == func.id() {
+                return true;
+            }
+            match n.kind() {
+                "func_literal" => {
+                    order.literals.push((n.start_byte(), n.end_byte()));
+                    return false;
+                }
+                "go_statement" | "call_expression" => {
+                    let end = order.max_end.last().copied().unwrap_or(0);
+                    order.max_end.push(end.max(n.end_byte()));
+                    order.events.push(n);
+                    return n.kind() == "call_expression";
+                }
+                _ => {}
+            }
+            true
+        });
+        order
+    }
 }
 
 impl<'a> Package<'a> {
@@ -78,6 +126,74 @@ impl<'a> Package<'a> {
     /// or through the functions it called) has been waited for: something
     /// was started, then waited for, and nothing started since.
     pub fn joined_at(&self, file: usize, func: Node<'a>, node: Node<'a>) -> bool {
+        let at = node.start_byte();
+        let key = (file, func.id());
+        let (mut i, mut spawned, mut joined, events) = {
+            let mut memo = self.join_memo.borrow_mut();
+            let order = memo.order.entry(key).or_insert_with(|| JoinOrder::of(func));
+            // Inside a nested function literal, other literals are skipped
+            // and this one is not: walk it all.
+            let inside = order.literals.partition_point(|&(start, _)| start < at);
+            if inside > 0 && order.literals[inside - 1].1 > at {
+                drop(memo);
+                return self.joined_at_walk(file, func, node);
+            }
+            // Events before `from` all end before `node`: every one counts.
+            let from = order.max_end.partition_point(|&end| end <= at) - 1;
+            let c = order.checkpoints.partition_point(|&(j, _, _)| j <= from) - 1;
+            let (j, spawned, joined) = order.checkpoints[c];
+            let end = order.events.partition_point(|e| e.start_byte() < at);
+            (j, spawned, joined, order.events[j..end.max(j)].to_vec())
+        };
+        for n in events {
+            self.join_step(file, n, at, &mut spawned, &mut joined);
+            i += 1;
+            if i % JOIN_CHECKPOINT == 0 && n.end_byte() <= at {
+                let mut memo = self.join_memo.borrow_mut();
+                let order = memo.order.get_mut(&key).expect("made above");
+                if order.max_end[i] <= at {
+                    let k = order.checkpoints.partition_point(|&(j, _, _)| j < i);
+                    if order.checkpoints.get(k).is_none_or(|&(j, _, _)| j != i) {
+                        order.checkpoints.insert(k, (i, spawned, joined));
+                    }
+                }
+            }
+        }
+        joined
+    }
+
+    /// One `go` statement or call of `joined_at`'s walk, before byte `at`.
+    fn join_step(
+        &self,
+        file: usize,
+        n: Node<'a>,
+        at: usize,
+        spawned: &mut bool,
+        joined: &mut bool,
+    ) {
+        match n.kind() {
+            "go_statement" => {
+                *spawned = true;
+                *joined = false;
+            }
+            "call_expression" if n.end_byte() <= at => {
+                let starts = self.starts_concurrency(file, n, 0);
+                let waits = self.call_waits(file, n, 0);
+                if starts && waits {
+                    *joined = !*spawned || *joined;
+                } else if starts {
+                    *spawned = true;
+                    *joined = false;
+                } else if waits && (*spawned || self.waits_itself(file, n)) {
+                    *joined = true;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `joined_at` by walking `func` up to `node`.
+    fn joined_at_walk(&self, file: usize, func: Node<'a>, node: Node<'a>) -> bool {
         let (mut spawned, mut joined) = (false, false);
         walk(func, |n| {
             if n.start_byte() >= node.start_byte() {

@@ -100,12 +100,22 @@ struct LockWalk<'p, 'c, 'a> {
 
 const MAX_DEPTH: usize = 16;
 
+/// How often `locks_at` keeps the lock set along a statement list.
+const LIST_CHECKPOINT: usize = 16;
+
+/// A statement list's statements, and the lock set before some of them
+/// (by index, ascending; the first is the set on entering the list).
+pub(crate) struct ListLocks<'a> {
+    stmts: Vec<Node<'a>>,
+    checkpoints: Vec<(usize, LockSet<'a>)>,
+}
+
 impl<'a> Package<'a> {
     /// The locks held when `node` runs, counting only lock calls in `scope`
     /// (a function body that contains `node`). Locks taken inside a branch
     /// that does not contain `node` are not counted.
     pub fn locks_at(&self, file: usize, node: Node<'a>, scope: Node<'a>) -> LockSet<'a> {
-        self.locks_at_with(file, node, scope, &|_| None)
+        self.locks_along(file, node, scope, &|_| None, true)
     }
 
     /// `locks_at`, where `cond` says which `if` conditions are known on this path.
@@ -115,6 +125,21 @@ impl<'a> Package<'a> {
         node: Node<'a>,
         scope: Node<'a>,
         cond: Conditions<'_, 'a>,
+    ) -> LockSet<'a> {
+        self.locks_along(file, node, scope, cond, false)
+    }
+
+    /// `locks_at_with`; with `memo` (only when no condition is known), the
+    /// lock set before every `LIST_CHECKPOINT`th statement of a list is kept,
+    /// so that the accesses of a long function do not each follow all the
+    /// statements before them: the walk is a function of the statements alone.
+    fn locks_along(
+        &self,
+        file: usize,
+        node: Node<'a>,
+        scope: Node<'a>,
+        cond: Conditions<'_, 'a>,
+        memo: bool,
     ) -> LockSet<'a> {
         let walk = LockWalk {
             pkg: self,
@@ -138,6 +163,10 @@ impl<'a> Package<'a> {
             held: self.held_on_entry(file, scope),
         };
         for (list, child) in chain.into_iter().rev() {
+            if memo {
+                set = self.list_locks_before(&walk, list, child, set);
+                continue;
+            }
             let mut cursor = list.walk();
             for stmt in list.named_children(&mut cursor) {
                 if stmt.start_byte() >= child.start_byte() {
@@ -149,11 +178,64 @@ impl<'a> Package<'a> {
         set
     }
 
+    /// The lock set after the statements of `list` before `child`, given the
+    /// set on entering `list` (the same on every call for one list and scope).
+    fn list_locks_before(
+        &self,
+        walk: &LockWalk<'_, '_, 'a>,
+        list: Node<'a>,
+        child: Node<'a>,
+        entry: LockSet<'a>,
+    ) -> LockSet<'a> {
+        let key = (walk.file, walk.scope.id(), list.id());
+        let (mut at, mut set, todo) = {
+            let mut memo = self.list_lock_memo.borrow_mut();
+            let known = memo.entry(key).or_insert_with(|| {
+                let mut cursor = list.walk();
+                ListLocks {
+                    stmts: list.named_children(&mut cursor).collect(),
+                    checkpoints: vec![(0, entry)],
+                }
+            });
+            let end = known
+                .stmts
+                .partition_point(|s| s.start_byte() < child.start_byte());
+            let from = known.checkpoints.partition_point(|(i, _)| *i <= end) - 1;
+            let (at, set) = known.checkpoints[from].clone();
+            (at, set, known.stmts[at..end].to_vec())
+        };
+        for stmt in todo {
+            walk.apply(stmt, &mut set, 0);
+            at += 1;
+            if at % LIST_CHECKPOINT == 0 {
+                let mut memo = self.list_lock_memo.borrow_mut();
+                let known = memo.get_mut(&key).expect("made above");
+                let i = known.checkpoints.partition_point(|(j, _)| *j < at);
+                if known.checkpoints.get(i).is_none_or(|(j, _)| *j != at) {
+                    known.checkpoints.insert(i, (at, set.clone()));
+                }
+            }
+        }
+        set
+    }
+
     /// Locks that a function releases before it takes them: it runs with them
     /// held, taken by its caller or by the code that started it, until that
     /// `Unlock`. (A lock's first call in the function, in source order, is an
     /// unlock.)
     pub(crate) fn held_on_entry(&self, file: usize, scope: Node<'a>) -> Vec<HeldLock<'a>> {
+        let key = (file, scope.id());
+        if let Some(held) = self.held_on_entry_memo.borrow().get(&key) {
+            return held.clone();
+        }
+        let held = self.find_held_on_entry(file, scope);
+        self.held_on_entry_memo
+            .borrow_mut()
+            .insert(key, held.clone());
+        held
+    }
+
+    fn find_held_on_entry(&self, file: usize, scope: Node<'a>) -> Vec<HeldLock<'a>> {
         let Some(body) = scope.child_by_field_name("body") else {
             return Vec::new();
         };

@@ -64,13 +64,23 @@ pub struct Package<'a> {
     /// The locks each function is entered with, as found so far.
     entry_lock_memo: RefCell<entry_locks::EntryLockMemo>,
     /// Which functions wait for goroutines, as found so far.
-    join_memo: RefCell<joins::JoinMemo>,
+    join_memo: RefCell<joins::JoinMemo<'a>>,
     /// The map accesses of every file, from one query pass each.
     access_index: std::cell::OnceCell<Vec<Vec<access::AccessMatch<'a>>>>,
     /// Identifiers resolved so far, by (file, node id).
     resolved: RefCell<HashMap<(usize, usize), scope::Resolved<'a>>>,
     /// Expression types found so far, by (file, node id).
     typed: RefCell<HashMap<(usize, usize), types::Ty>>,
+    /// The locks each function holds on entry, by (file, function node id):
+    /// one walk of its body, not one per lock query.
+    held_on_entry_memo: RefCell<HashMap<(usize, usize), Vec<locks::HeldLock<'a>>>>,
+    /// Each function's assignment statements in source order, by the text of
+    /// their first left-hand operand, by (file, function node id).
+    assignments: RefCell<HashMap<(usize, usize), guards::Assignments<'a>>>,
+    /// Whether each function locks under `if p` for a parameter `p`, by (file, function node id).
+    conditional_lock_memo: RefCell<HashMap<(usize, usize), bool>>,
+    /// `locks_at`'s lock sets along statement lists, by (file, function node id, list node id).
+    list_lock_memo: RefCell<HashMap<(usize, usize, usize), locks::ListLocks<'a>>>,
 }
 
 pub fn is_function(kind: &str) -> bool {
@@ -175,6 +185,10 @@ impl<'a> Package<'a> {
             access_index: std::cell::OnceCell::new(),
             resolved: RefCell::new(HashMap::new()),
             typed: RefCell::new(HashMap::new()),
+            held_on_entry_memo: RefCell::new(HashMap::new()),
+            assignments: RefCell::new(HashMap::new()),
+            conditional_lock_memo: RefCell::new(HashMap::new()),
+            list_lock_memo: RefCell::new(HashMap::new()),
             false_consts: std::collections::HashSet::new(),
         };
         for (file, source) in pkg.files.clone().into_iter().enumerate() {
