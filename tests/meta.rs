@@ -243,6 +243,71 @@ fn access_walk_finds_what_the_access_queries_match() {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
 
+/// The library lists (`src/model/library.rs`) and the access queries that
+/// state them name the same functions and methods: a Go file that calls every
+/// one of them (and one name that is none) gives the walk and the queries the
+/// same accesses.
+#[test]
+fn access_queries_name_every_library_call_the_walk_knows() {
+    use gomaplint::model::Package;
+    use gomaplint::model::access::AccessKind;
+    use gomaplint::model::library::{MAP_TYPES, PACKAGE_CALLS, READ_METHODS, WRITE_METHODS};
+    use gomaplint::source::SourceFile;
+    let mut body = String::new();
+    for (package, functions, _) in PACKAGE_CALLS {
+        for f in *functions {
+            body.push_str(&format!("\t{package}.{f}(a, b, c)\n"));
+        }
+    }
+    for m in WRITE_METHODS.iter().chain(READ_METHODS) {
+        body.push_str(&format!("\th.{m}(a)\n"));
+    }
+    body.push_str("\tjson.Unmarshal(a, b)\n\th.Walk(a)\n");
+    let (package, name) = MAP_TYPES[0];
+    let text =
+        format!("package p\n\nfunc f(h {package}.{name}, a, b, c map[string]int) {{\n{body}}}\n");
+    let path = std::path::PathBuf::from("library_calls.go");
+    let tree = gomaplint::parse::parse(text.as_bytes()).unwrap();
+    let source = SourceFile::new(
+        path.clone(),
+        "library_calls.go".into(),
+        text.into_bytes(),
+        tree,
+    );
+    let pkg = Package::new(vec![&source]);
+    let mut walked: Vec<(bool, usize, usize)> = pkg
+        .find_accesses(0)
+        .iter()
+        .map(|a| (a.kind == AccessKind::Write, a.node.id(), a.map_node.id()))
+        .collect();
+    let q = gomaplint::rules::access_queries();
+    let (access_i, map_i) = (q.query.capture("access"), q.query.capture("map"));
+    let mut queried = Vec::new();
+    q.query
+        .for_each_match(source.tree.root_node(), &source.text, |m| {
+            let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
+            if let (Some(node), Some(map)) = (get(access_i), get(map_i)) {
+                queried.push((
+                    q.kind(m.pattern_index) == AccessKind::Write,
+                    node.id(),
+                    map.id(),
+                ));
+            }
+        });
+    walked.sort();
+    queried.sort();
+    let calls = PACKAGE_CALLS.iter().map(|(_, f, _)| f.len()).sum::<usize>();
+    assert!(
+        walked.len() >= calls * 3,
+        "every listed call is found ({})",
+        walked.len()
+    );
+    assert_eq!(
+        walked, queried,
+        "the walk and the queries disagree on some library call"
+    );
+}
+
 #[test]
 fn packaging_pins_the_crate_version() {
     let version = env!("CARGO_PKG_VERSION");

@@ -43,51 +43,41 @@ pub enum ArgUse {
     WriteFirstReadRest,
 }
 
+/// Package functions that iterate or write the maps passed to them:
+/// (package name, functions, what they do to their map arguments).
+pub const PACKAGE_CALLS: &[(&str, &[&str], ArgUse)] = &[
+    ("json", &["Marshal", "MarshalIndent"], ArgUse::ReadAll),
+    (
+        "fmt",
+        &[
+            "Print", "Println", "Printf", "Sprint", "Sprintln", "Sprintf", "Fprint", "Fprintln",
+            "Fprintf", "Errorf", "Append", "Appendf", "Appendln",
+        ],
+        ArgUse::ReadAll,
+    ),
+    (
+        "log",
+        &[
+            "Print", "Printf", "Println", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf",
+            "Panicln",
+        ],
+        ArgUse::ReadAll,
+    ),
+    ("reflect", &["DeepEqual"], ArgUse::ReadAll),
+    (
+        "maps",
+        &["Keys", "Values", "All", "Clone", "Equal", "EqualFunc"],
+        ArgUse::ReadAll,
+    ),
+    ("maps", &["DeleteFunc", "Insert"], ArgUse::WriteFirst),
+    ("maps", &["Copy"], ArgUse::WriteFirstReadRest),
+];
+
 /// How the function `package.function` uses the maps passed to it, when it is
 /// one that iterates or writes them.
 pub fn package_call(package: &str, function: &str) -> Option<ArgUse> {
-    let read_all = match package {
-        "json" => matches!(function, "Marshal" | "MarshalIndent"),
-        "fmt" => matches!(
-            function,
-            "Print"
-                | "Println"
-                | "Printf"
-                | "Sprint"
-                | "Sprintln"
-                | "Sprintf"
-                | "Fprint"
-                | "Fprintln"
-                | "Fprintf"
-                | "Errorf"
-                | "Append"
-                | "Appendf"
-                | "Appendln"
-        ),
-        "log" => matches!(
-            function,
-            "Print"
-                | "Printf"
-                | "Println"
-                | "Fatal"
-                | "Fatalf"
-                | "Fatalln"
-                | "Panic"
-                | "Panicf"
-                | "Panicln"
-        ),
-        "reflect" => function == "DeepEqual",
-        "maps" => {
-            return match function {
-                "Keys" | "Values" | "All" | "Clone" | "Equal" | "EqualFunc" => {
-                    Some(ArgUse::ReadAll)
-                }
-                "DeleteFunc" | "Insert" => Some(ArgUse::WriteFirst),
-                "Copy" => Some(ArgUse::WriteFirstReadRest),
-                _ => None,
-            };
-        }
-        _ => false,
-    };
-    read_all.then_some(ArgUse::ReadAll)
+    PACKAGE_CALLS
+        .iter()
+        .find(|(p, functions, _)| *p == package && functions.contains(&function))
+        .map(|&(_, _, uses)| uses)
 }

@@ -350,18 +350,9 @@ fn released_after<'a>(
         if n.kind() == "func_literal" || n.kind() == "go_statement" {
             return false;
         }
-        let channel = match n.kind() {
-            "send_statement" => n.child_by_field_name("channel"),
-            "call_expression"
-                if n.child_by_field_name("function")
-                    .is_some_and(|f| pkg.text(spawn.file, f) == "close") =>
-            {
-                n.child_by_field_name("arguments")
-                    .and_then(|a| a.named_child(0))
-            }
-            _ => None,
-        };
-        released = channel.is_some_and(|ch| received.contains(last_name(pkg.text(spawn.file, ch))));
+        released = pkg
+            .signalled_channel(spawn.file, n)
+            .is_some_and(|ch| received.contains(last_name(pkg.text(spawn.file, ch))));
         !released
     });
     released

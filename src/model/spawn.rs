@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use super::scope::{BindKind, DeclId, Resolved};
+use super::scope::{DeclId, Resolved};
 use super::types::Ty;
 use super::{Package, ancestors, enclosing_function, walk};
 use crate::queries::{
@@ -610,15 +610,7 @@ impl<'a> Package<'a> {
         let Resolved::Local(b) = self.resolve(file, ident) else {
             return None;
         };
-        let BindKind::Var { decl, index } = b.kind else {
-            return None;
-        };
-        let field = if decl.kind() == "short_var_declaration" {
-            "right"
-        } else {
-            "value"
-        };
-        let value = decl.child_by_field_name(field)?.named_child(index)?;
+        let value = b.value()?;
         let operand = value.child_by_field_name("operand")?;
         let name = value.child_by_field_name("field")?;
         (value.kind() == "selector_expression" && self.method_of(b.file, operand, name).is_some())
@@ -651,15 +643,7 @@ impl<'a> Package<'a> {
                     Some((GoroutineBody::Function { file: f, decl }, None))
                 }
                 Resolved::Local(b) => {
-                    let BindKind::Var { decl, index } = b.kind else {
-                        return None;
-                    };
-                    let field = if decl.kind() == "short_var_declaration" {
-                        "right"
-                    } else {
-                        "value"
-                    };
-                    let value = decl.child_by_field_name(field)?.named_child(index)?;
+                    let value = b.value()?;
                     match value.kind() {
                         "func_literal" => Some((GoroutineBody::Literal { file, lit: value }, None)),
                         // A method value: `f := s.record; go f(k)`.
@@ -813,41 +797,39 @@ impl<'a> Package<'a> {
         groups
     }
 
-    /// Names that the goroutine sends on or closes: the channels a receive can wait on.
-    /// Whether the code a spawn runs sends on or closes a channel itself.
-    fn sends_or_closes(&self, spawn: &Spawn<'a>) -> bool {
-        let file = spawn.body.file();
-        let mut found = false;
-        walk(spawn.body.node(), |n| {
-            found |= n.kind() == "send_statement"
-                || n.kind() == "call_expression"
-                    && n.child_by_field_name("function")
-                        .is_some_and(|f| self.text(file, f) == "close");
-            !found
-        });
-        found
+    /// The channel that `node` sends on (`ch <- v`) or closes (`close(ch)`).
+    pub(crate) fn signalled_channel(&self, file: usize, node: Node<'a>) -> Option<Node<'a>> {
+        match node.kind() {
+            "send_statement" => node.child_by_field_name("channel"),
+            "call_expression"
+                if node
+                    .child_by_field_name("function")
+                    .is_some_and(|f| self.text(file, f) == "close") =>
+            {
+                node.child_by_field_name("arguments")
+                    .and_then(|a| a.named_child(0))
+            }
+            _ => None,
+        }
     }
 
-    fn signalled_channels(&self, spawn: &Spawn<'a>) -> HashSet<String> {
+    /// The channels the code a spawn runs sends on or closes itself, by last name.
+    fn own_signalled_channels(&self, spawn: &Spawn<'a>) -> HashSet<String> {
         let file = spawn.body.file();
         let mut names = HashSet::new();
         walk(spawn.body.node(), |n| {
-            let channel = match n.kind() {
-                "send_statement" => n.child_by_field_name("channel"),
-                "call_expression"
-                    if n.child_by_field_name("function")
-                        .is_some_and(|f| self.text(file, f) == "close") =>
-                {
-                    n.child_by_field_name("arguments")
-                        .and_then(|a| a.named_child(0))
-                }
-                _ => None,
-            };
-            if let Some(ch) = channel {
+            if let Some(ch) = self.signalled_channel(file, n) {
                 names.insert(last_name(self.text(file, ch)).to_string());
             }
             true
         });
+        names
+    }
+
+    /// Names that the goroutine sends on or closes: the channels a receive can wait on.
+    fn signalled_channels(&self, spawn: &Spawn<'a>) -> HashSet<String> {
+        let file = spawn.body.file();
+        let mut names = self.own_signalled_channels(spawn);
         // Channels handed to a named function, which sends under another name.
         for arg in &spawn.args {
             names.insert(last_name(self.text(spawn.file, *arg)).to_string());
@@ -927,7 +909,7 @@ impl<'a> Package<'a> {
         let from = spawn.site.end_byte();
         let channels = self.signalled_channels(spawn);
         let groups = self.reported_groups(spawn);
-        let signals = self.sends_or_closes(spawn);
+        let signals = !self.own_signalled_channels(spawn).is_empty();
         let mut join = None;
         walk(starter, |n| {
             if join.is_some() || n.end_byte() <= from || n.start_byte() >= until {

@@ -628,7 +628,11 @@ fn explain<'a>(
     let frame = report.frames[ci].clone();
     let line = frame.line.unwrap_or(0);
     let fname = FuncName::parse(&frame.function);
-    let all: Vec<AccessMatch<'_>> = accesses_with_std(&pkg, fi);
+    // The model's accesses, with the standard library's map functions
+    // (`maps.Clone(m)`, `json.Marshal(m)`, `h.Set(k, v)`) whose frames the
+    // runtime's check shows below the user's line; write targets left out.
+    let access_queries = crate::rules::access_queries();
+    let all: Vec<AccessMatch<'_>> = pkg.access_matches(&access_queries)[fi].to_vec();
     let on_line = |line: usize| -> Vec<AccessMatch<'_>> {
         all.iter()
             .filter(|m| {
@@ -795,7 +799,7 @@ fn explain<'a>(
     };
     let mut sites: Vec<(usize, AccessMatch<'_>)> = Vec::new();
     for file in 0..pkg.files.len() {
-        for m in accesses_with_std(&pkg, file) {
+        for &m in &pkg.access_matches(&crate::rules::access_queries())[file] {
             let same = (file == identity.file
                 && m.node.id() == identity.node.id()
                 && m.map_node.id() == identity.map_node.id())
@@ -817,7 +821,7 @@ fn explain<'a>(
                     && identity.binding.is_none()
                     && identity.refs.is_empty()
                     && pkg.text(file, m.map_node) == map_text;
-            if same && !(m.kind == AccessKind::Read && is_write_target(m.node)) {
+            if same {
                 sites.push((file, m));
             }
         }
@@ -1181,14 +1185,6 @@ fn explain<'a>(
     }
 }
 
-/// The package's map accesses in one file, as the model finds them for the
-/// rules: also those of the standard library's map functions
-/// (`maps.Clone(m)`, `json.Marshal(m)`, `h.Set(k, v)` on an `http.Header`),
-/// whose frames the runtime's check shows below the user's line.
-fn accesses_with_std<'a>(pkg: &Package<'a>, file: usize) -> Vec<AccessMatch<'a>> {
-    pkg.access_matches(&crate::rules::access_queries())[file].clone()
-}
-
 /// The function literal a traceback's closure names lead to: `func2` is the
 /// second literal of the function (in source order, not counting literals
 /// inside literals), and a number below it (`func1.2`) the second inside that
@@ -1212,19 +1208,6 @@ fn closure_of<'a>(decl: Node<'a>, closures: &[String]) -> Option<Node<'a>> {
         current = *literals.get(k.checked_sub(1)?)?;
     }
     Some(current)
-}
-
-/// Whether an index read is the target of a write (`m[k] = v`), already counted as the write.
-fn is_write_target(node: Node<'_>) -> bool {
-    node.parent().is_some_and(|p| {
-        p.kind() == "expression_list"
-            && p.parent().is_some_and(|a| {
-                a.kind() == "assignment_statement"
-                    && a.child_by_field_name("left")
-                        .is_some_and(|l| l.id() == p.id())
-            })
-            || matches!(p.kind(), "inc_statement" | "dec_statement")
-    })
 }
 
 fn frame_package(crash: &Crash, file: &str) -> String {
