@@ -519,6 +519,9 @@ impl<'a> Package<'a> {
                 cond.child_by_field_name("left")?,
                 cond.child_by_field_name("right")?,
             );
+            if let Some(op @ ("==" | "!=" | ">" | "<")) = op {
+                return self.known_nil_comparison(file, func, args, args_file, op, left, right);
+            }
             let l = self.known_condition(file, func, args, args_file, left);
             let r = self.known_condition(file, func, args, args_file, right);
             return match op {
@@ -543,6 +546,24 @@ impl<'a> Package<'a> {
             }
             _ => return None,
         };
+        let value = match self.argument_text(file, func, args, args_file, ident)? {
+            "true" => true,
+            "false" => false,
+            _ => return None,
+        };
+        Some(value != negated)
+    }
+
+    /// The text of the argument that a call passes for `ident`, when `ident`
+    /// names a parameter of `func`.
+    fn argument_text(
+        &self,
+        file: usize,
+        func: Node<'a>,
+        args: &[Node<'a>],
+        args_file: usize,
+        ident: Node<'a>,
+    ) -> Option<&str> {
         if ident.kind() != "identifier" {
             return None;
         }
@@ -561,12 +582,59 @@ impl<'a> Package<'a> {
         if f.id() != func.id() {
             return None;
         }
-        let value = match self.text(args_file, *args.get(index)?) {
-            "true" => true,
-            "false" => false,
+        Some(self.text(args_file, *args.get(index)?))
+    }
+
+    /// `p == nil`, `p != nil`, `len(p) > 0`, `len(p) != 0`, `len(p) == 0`
+    /// (and `0 < len(p)`) for a parameter `p` whose argument is `nil`.
+    #[allow(clippy::too_many_arguments)]
+    fn known_nil_comparison(
+        &self,
+        file: usize,
+        func: Node<'a>,
+        args: &[Node<'a>],
+        args_file: usize,
+        op: &str,
+        left: Node<'a>,
+        right: Node<'a>,
+    ) -> Option<bool> {
+        let (side, other, op) = match (self.text(file, left), self.text(file, right)) {
+            (_, "nil" | "0") => (left, self.text(file, right), op),
+            ("nil" | "0", _) => (
+                right,
+                self.text(file, left),
+                match op {
+                    ">" => "<",
+                    "<" => ">",
+                    o => o,
+                },
+            ),
             _ => return None,
         };
-        Some(value != negated)
+        let len_of = (side.kind() == "call_expression")
+            .then(|| {
+                let f = side.child_by_field_name("function")?;
+                let a = side.child_by_field_name("arguments")?;
+                (self.text(file, f) == "len" && a.named_child_count() == 1)
+                    .then(|| a.named_child(0))
+                    .flatten()
+            })
+            .flatten();
+        let (param, is_len) = match (len_of, other) {
+            (Some(p), "0") => (p, true),
+            (None, "nil") => (side, false),
+            _ => return None,
+        };
+        if self.argument_text(file, func, args, args_file, param)? != "nil" {
+            return None;
+        }
+        // The argument is nil: the value is nil and its length 0.
+        match (is_len, op) {
+            (false, "==") | (true, "==") => Some(true),
+            (false, "!=") | (true, "!=") | (true, ">") => Some(false),
+            (true, "<") => Some(false),
+            _ => None,
+        }
     }
 }
 

@@ -345,19 +345,20 @@ impl<'a> Package<'a> {
         let Some(func) = self.lock_scope(a.file, a.node, concurrent) else {
             return false;
         };
-        if !super::contains(func, decl) {
+        if !super::contains(func, decl) || !self.assigned_fresh_before(a.file, a.map_node, a.node) {
             return false;
         }
-        let Some(code) = self.concurrent_code(a.file, func, decl.end_byte(), a.node.start_byte())
+        // While the value is not published, only goroutines handed it can reach it.
+        let object =
+            (!self.published_before(a.file, a.map_node, a.node)).then(|| self.text(a.file, decl));
+        let Some(code) =
+            self.concurrent_code(a.file, func, decl.end_byte(), a.node.start_byte(), object)
         else {
             return false;
         };
-        !accesses.iter().any(|other| {
-            other.key == a.key
-                && code
-                    .iter()
-                    .any(|&(f, n)| f == other.file && super::contains(n, other.node))
-        })
+        !accesses
+            .iter()
+            .any(|other| other.key == a.key && self.reaches(&code, other.file, other.node))
     }
 
     /// `x.f...` where `x := &T{f: y}` (or `T{f: y}`) and nothing gave `x.f`

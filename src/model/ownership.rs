@@ -18,6 +18,12 @@ use super::{Package, ancestors, contains, enclosing_function, walk};
 /// How deep ownership follows call sites and callees.
 const MAX_DEPTH: usize = 4;
 
+/// How many functions one `published_before` question may look at.
+const PUBLISH_BUDGET: usize = 2000;
+
+/// How many locals (`old := n.m`) publishing is followed through.
+const MAX_LOCAL_CHAIN: usize = 3;
+
 /// One step from a variable to the object a map expression names.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
@@ -102,9 +108,25 @@ pub struct OwnershipMemo {
     // Keyed by depth too: a result cut short by the depth limit is not the
     // same fact as one computed in full, and must not depend on query order.
     param_escapes: HashMap<(usize, usize, usize, usize), bool>,
+    /// `param_publishes`: answers, the questions being answered, whether the
+    /// answer being built assumed one of those, and how many functions a
+    /// `published_before` question may still look at.
+    publishes: HashMap<(usize, usize, usize, Vec<Step>), bool>,
+    publish_in_progress: HashSet<(usize, usize, usize, Vec<Step>)>,
+    publish_assumed: bool,
+    publish_budget: usize,
+    /// How many locals deep `local_publishes` is.
+    publish_locals: usize,
     returns_fresh: HashMap<(usize, usize, usize), bool>,
     spawns: HashMap<(usize, usize, usize), bool>,
 }
+
+/// Logging and formatting methods: they format their arguments and keep
+/// nothing of them.
+const LOG_METHODS: &[&str] = &[
+    "Print", "Printf", "Println", "Errorf", "Warnf", "Warningf", "Debugf", "Infof", "Noticef",
+    "Tracef", "Logf", "Fatalf", "Panicf", "Sprintf",
+];
 
 /// Methods that start code running concurrently: `wg.Go`, errgroup's
 /// `Go`/`TryGo`, `time.AfterFunc`, and serving HTTP.
@@ -310,6 +332,60 @@ impl<'a> Package<'a> {
             Some(v) => self.start_of(b.file, v, 0),
         };
         (start == Start::Fresh).then_some(b.name)
+    }
+
+    /// Whether the object `expr` names, reached through a local that its
+    /// function made (`decl`), may have been stored where code other than
+    /// the goroutines handed it can find it, before `at`: anything but field
+    /// accesses and calls that keep nothing of it (`go` statements hand it
+    /// to their goroutine and count only for what that goroutine keeps).
+    pub fn published_before(&self, file: usize, expr: Node<'a>, at: Node<'a>) -> bool {
+        let Some((root, steps)) = access_path(self, file, expr) else {
+            return true;
+        };
+        let Resolved::Local(b) = self.resolve(file, root) else {
+            return true;
+        };
+        let Some(func) = enclosing_function(b.name) else {
+            return true;
+        };
+        let (decl_end, at_byte) = (b.name.end_byte(), at.start_byte());
+        {
+            let mut memo = self.ownership.borrow_mut();
+            memo.publish_budget = PUBLISH_BUDGET;
+            memo.publish_assumed = false;
+        }
+        self.events_uncached(b, func, false, 0, Some(&steps))
+            .iter()
+            .any(|e| match e {
+                Event::Escape { at, path, .. } => {
+                    *at >= decl_end && *at < at_byte && is_prefix(path, &steps)
+                }
+                Event::Assign { .. } => false,
+            })
+    }
+
+    /// Whether every value the local that `expr` is reached through was
+    /// given before `at` is fresh: `e = shared.Load(k)` makes a value that
+    /// was made here no longer this function's own.
+    pub fn assigned_fresh_before(&self, file: usize, expr: Node<'a>, at: Node<'a>) -> bool {
+        let Some((root, _)) = access_path(self, file, expr) else {
+            return false;
+        };
+        let Resolved::Local(b) = self.resolve(file, root) else {
+            return false;
+        };
+        let Some(func) = enclosing_function(b.name) else {
+            return false;
+        };
+        self.events(b, func).iter().all(|e| match e {
+            Event::Assign {
+                at: pos,
+                path,
+                fresh,
+            } => !path.is_empty() || *pos >= at.start_byte() || *fresh,
+            Event::Escape { .. } => true,
+        })
     }
 
     /// Whether `func` may start concurrent code between byte `from` and `at`:
@@ -697,14 +773,20 @@ impl<'a> Package<'a> {
 
     /// Whether parameter `index` (or the receiver, `None`) of function `decl`
     /// can be kept by it: stored, sent, captured by a goroutine or callback,
-    /// returned, or passed on to code that keeps it.
+    /// returned, or passed on to code that keeps it. With `publish` (the
+    /// steps to an object inside the parameter), whether that object can be
+    /// published: see [`Package::published_before`].
     pub fn param_escapes(
         &self,
         file: usize,
         decl: Node<'a>,
         index: Option<usize>,
         depth: usize,
+        publish: Option<&[Step]>,
     ) -> bool {
+        if let Some(target) = publish {
+            return self.param_publishes(file, decl, index, target);
+        }
         if depth > MAX_DEPTH {
             return true;
         }
@@ -714,7 +796,7 @@ impl<'a> Package<'a> {
         }
         let escapes = match self.param_binding(file, decl, index) {
             Some(b) => self
-                .events_uncached(b, decl, true, depth + 1)
+                .events_uncached(b, decl, true, depth + 1, None)
                 .iter()
                 .any(|e| matches!(e, Event::Escape { .. })),
             // An unnamed parameter is never used; a missing one is unknown.
@@ -725,6 +807,108 @@ impl<'a> Package<'a> {
             .param_escapes
             .insert(key, escapes);
         escapes
+    }
+
+    /// Whether function `decl` can publish the object at `target` inside its
+    /// parameter `index` (or receiver). Call chains are followed to the end:
+    /// a call back into a function being answered assumes it does not
+    /// publish (the greatest fixed point), and an answer that rests on such
+    /// an assumption is not remembered. Past a budget of functions looked
+    /// at, the answer is the cautious one.
+    fn param_publishes(
+        &self,
+        file: usize,
+        decl: Node<'a>,
+        index: Option<usize>,
+        target: &[Step],
+    ) -> bool {
+        let key = (
+            file,
+            decl.start_byte(),
+            index.unwrap_or(usize::MAX),
+            target.to_vec(),
+        );
+        {
+            let mut memo = self.ownership.borrow_mut();
+            if let Some(&known) = memo.publishes.get(&key) {
+                return known;
+            }
+            if memo.publish_in_progress.contains(&key) {
+                memo.publish_assumed = true;
+                return false;
+            }
+            if memo.publish_budget == 0 {
+                memo.publish_assumed = true;
+                return true;
+            }
+            memo.publish_budget -= 1;
+            memo.publish_in_progress.insert(key.clone());
+        }
+        let outer = std::mem::replace(&mut self.ownership.borrow_mut().publish_assumed, false);
+        let publishes = match self.param_binding(file, decl, index) {
+            Some(b) => self
+                .events_uncached(b, decl, true, 1, Some(target))
+                .iter()
+                .any(|e| match e {
+                    Event::Escape { path, .. } => is_prefix(path, target),
+                    Event::Assign { .. } => false,
+                }),
+            None => !self.param_unnamed(decl, index),
+        };
+        let mut memo = self.ownership.borrow_mut();
+        memo.publish_in_progress.remove(&key);
+        if !memo.publish_assumed {
+            memo.publishes.insert(key, publishes);
+        }
+        memo.publish_assumed |= outer;
+        publishes
+    }
+
+    /// The local variable that the left operand `ident` of an assignment or
+    /// `:=` names (a `:=` declares it, so it is found from its later uses).
+    fn local_assigned(&self, file: usize, ident: Node<'a>) -> Option<Binding<'a>> {
+        if let Resolved::Local(b) = self.resolve(file, ident) {
+            return matches!(b.kind, BindKind::Var { .. }).then_some(b);
+        }
+        let func = enclosing_function(ident)?;
+        let name = self.text(file, ident);
+        let mut found = None;
+        walk(func, |n| {
+            if found.is_some() {
+                return false;
+            }
+            if n.kind() == "identifier"
+                && n.start_byte() > ident.end_byte()
+                && self.text(file, n) == name
+                && let Resolved::Local(b) = self.resolve(file, n)
+                && b.name.id() == ident.id()
+            {
+                found = Some(b);
+            }
+            true
+        });
+        found.filter(|b| matches!(b.kind, BindKind::Var { .. }))
+    }
+
+    /// Whether the local `b` (in `func`) can publish the object at `target`
+    /// inside it; followed through at most a few locals, then cautious.
+    fn local_publishes(&self, b: Binding<'a>, func: Node<'a>, target: &[Step]) -> bool {
+        {
+            let mut memo = self.ownership.borrow_mut();
+            if memo.publish_locals >= MAX_LOCAL_CHAIN {
+                return true;
+            }
+            memo.publish_locals += 1;
+        }
+        let publishes = self
+            .events_uncached(b, func, true, 1, Some(target))
+            .iter()
+            .any(|e| match e {
+                Event::Escape { path, .. } => is_prefix(path, target),
+                Event::Assign { .. } => false,
+            });
+        self.ownership.borrow_mut().publish_locals -= 1;
+        publishes
     }
 
     fn param_unnamed(&self, decl: Node<'a>, index: Option<usize>) -> bool {
@@ -745,7 +929,7 @@ impl<'a> Package<'a> {
     }
 
     /// The binding of parameter `index` (or the receiver) of `decl`.
-    fn param_binding(
+    pub(crate) fn param_binding(
         &self,
         file: usize,
         decl: Node<'a>,
@@ -805,7 +989,7 @@ impl<'a> Package<'a> {
             memo.in_progress.insert(id.clone());
             std::mem::replace(&mut memo.met_cycle, false)
         };
-        let events = Rc::new(self.events_uncached(b, func, false, 0));
+        let events = Rc::new(self.events_uncached(b, func, false, 0, None));
         let mut memo = self.ownership.borrow_mut();
         memo.in_progress.remove(&id);
         if !memo.met_cycle {
@@ -822,6 +1006,7 @@ impl<'a> Package<'a> {
         func: Node<'a>,
         returns_escape: bool,
         depth: usize,
+        publish: Option<&[Step]>,
     ) -> Vec<Event> {
         let file = b.file;
         let name = self.text(file, b.name);
@@ -848,7 +1033,16 @@ impl<'a> Package<'a> {
                     captured = Some(n);
                 }
             }
-            if let Some(c) = captured {
+            // Publishing: a `go` statement hands the value to the goroutine it
+            // starts, like a call; only what that goroutine does with it counts.
+            let handed_to_goroutine = publish.is_some()
+                && captured.is_some_and(|c| {
+                    c.kind() == "go_statement"
+                        && !ancestors(ident)
+                            .take_while(|n| n.id() != c.id())
+                            .any(|n| n.kind() == "func_literal")
+                });
+            if let Some(c) = captured.filter(|_| !handed_to_goroutine) {
                 // A callback handed straight to a call (`db.View(func() {...})`)
                 // runs while that call runs, unless the call starts tasks.
                 let callback = c.kind() == "func_literal"
@@ -861,7 +1055,7 @@ impl<'a> Package<'a> {
                 });
                 continue;
             }
-            events.extend(self.use_event(file, ident, returns_escape, depth));
+            events.extend(self.use_event(file, ident, returns_escape, depth, publish));
         }
         events
     }
@@ -873,6 +1067,7 @@ impl<'a> Package<'a> {
         ident: Node<'a>,
         returns_escape: bool,
         depth: usize,
+        publish: Option<&[Step]>,
     ) -> Option<Event> {
         let at = ident.start_byte();
         let mut path = Vec::new();
@@ -891,7 +1086,13 @@ impl<'a> Package<'a> {
                                 .is_some_and(|f| f.id() == parent.id())
                     });
                     if method_call {
-                        return self.method_call_event(file, parent, &path, at, depth);
+                        // Publishing `x.t`: a method of an object that does not hold it cannot.
+                        let publish = match publish {
+                            Some(t) if !is_prefix(&path, t) => return None,
+                            Some(t) => Some(&t[path.len()..]),
+                            None => None,
+                        };
+                        return self.method_call_event(file, parent, &path, at, depth, publish);
                     }
                     let field = parent.child_by_field_name("field")?;
                     path.push(Step::Field(self.text(file, field).to_string()));
@@ -906,6 +1107,8 @@ impl<'a> Package<'a> {
                     expr = parent;
                 }
                 "parenthesized_expression" => expr = parent,
+                // `f(xs...)` passes `xs` as the variadic parameter.
+                "variadic_argument" if publish.is_some() => expr = parent,
                 "unary_expression" if self.alias_operand(file, parent).is_some() => expr = parent,
                 _ => break,
             }
@@ -950,6 +1153,23 @@ impl<'a> Package<'a> {
                         if target.is_some_and(|t| self.text(file, t) == "_") {
                             return None;
                         }
+                        // Publishing: copied into a local (`old := n.m`), it is
+                        // published if that local is.
+                        if let Some(t) = publish
+                            && is_prefix(&path, t)
+                            && let Some(local) = target.filter(|t| t.kind() == "identifier")
+                            && let Some(lb) = self.local_assigned(file, local)
+                            && let Some(func) = enclosing_function(lb.name)
+                        {
+                            let rest = &t[path.len()..];
+                            return self
+                                .local_publishes(lb, func, rest)
+                                .then_some(Event::Escape {
+                                    at,
+                                    path,
+                                    strong: false,
+                                });
+                        }
                         // Stored in a package variable: every goroutine can reach it.
                         let global = target.and_then(|t| access_path(self, file, t)).is_some_and(
                             |(root, _)| matches!(self.resolve(file, root), Resolved::PackageVar(_)),
@@ -966,7 +1186,14 @@ impl<'a> Package<'a> {
                 }
             }
             "return_statement" if !returns_escape => None,
-            "argument_list" => self.argument_event(file, parent, expr, path, at, depth),
+            "argument_list" => {
+                let publish = match publish {
+                    Some(t) if !is_prefix(&path, t) => return None,
+                    Some(t) => Some(&t[path.len()..]),
+                    None => None,
+                };
+                self.argument_event(file, parent, expr, path, at, depth, publish)
+            }
             "send_statement" => Some(Event::Escape {
                 at,
                 path,
@@ -999,6 +1226,7 @@ impl<'a> Package<'a> {
         path: &[Step],
         at: usize,
         depth: usize,
+        publish: Option<&[Step]>,
     ) -> Option<Event> {
         let weak = Some(Event::Escape {
             at,
@@ -1018,7 +1246,7 @@ impl<'a> Package<'a> {
             self.methods.get(&(t, method.to_string())).copied()
         });
         if let Some(m) = method_decl {
-            return if self.param_escapes(m.file, m.decl, None, depth + 1) {
+            return if self.param_escapes(m.file, m.decl, None, depth + 1, publish) {
                 weak
             } else {
                 None
@@ -1059,6 +1287,7 @@ impl<'a> Package<'a> {
     }
 
     /// A use as a call argument: kept only if the callee keeps it.
+    #[allow(clippy::too_many_arguments)]
     fn argument_event(
         &self,
         file: usize,
@@ -1067,6 +1296,7 @@ impl<'a> Package<'a> {
         path: Vec<Step>,
         at: usize,
         depth: usize,
+        publish: Option<&[Step]>,
     ) -> Option<Event> {
         let weak = Some(Event::Escape {
             at,
@@ -1089,7 +1319,7 @@ impl<'a> Package<'a> {
                 let name = self.text(file, function);
                 match self.resolve(file, function) {
                     Resolved::PackageFunc(f, decl) => {
-                        if self.param_escapes(f, decl, Some(position), depth + 1) {
+                        if self.param_escapes(f, decl, Some(position), depth + 1, publish) {
                             weak
                         } else {
                             None
@@ -1104,8 +1334,13 @@ impl<'a> Package<'a> {
             "selector_expression" => {
                 let operand = function.child_by_field_name("operand")?;
                 let field = function.child_by_field_name("field")?;
+                // Loggers format their arguments and keep nothing of them.
+                if publish.is_some() && LOG_METHODS.contains(&self.text(file, field)) {
+                    return None;
+                }
                 if let Some(m) = self.method_of(file, operand, field) {
-                    return if self.param_escapes(m.file, m.decl, Some(position), depth + 1) {
+                    return if self.param_escapes(m.file, m.decl, Some(position), depth + 1, publish)
+                    {
                         weak
                     } else {
                         None

@@ -1,7 +1,8 @@
 //! Set-up phases: code that runs before any other goroutine of the package
 //! can: `init` functions, package variable initialisers, and the unexported
 //! functions that only those call. A map written only there is read-only
-//! afterwards.
+//! afterwards. Also functions documented as running once the concurrent
+//! work is over ("Called after all functions have been compiled").
 
 use tree_sitter::Node;
 
@@ -29,6 +30,9 @@ impl<'a> Package<'a> {
             .child_by_field_name("name")
             .map_or("", |n| self.text(file, n));
         if decl.kind() == "function_declaration" && name == "init" {
+            return true;
+        }
+        if says_runs_alone(&self.doc_comment(file, decl)) {
             return true;
         }
         if depth >= MAX_DEPTH
@@ -65,4 +69,20 @@ fn top_level(node: Node<'_>) -> Option<Node<'_>> {
         n = current.parent();
     }
     top
+}
+
+/// A doc comment that places the function in a phase of its own, after the
+/// concurrent work: "Called after all functions have been compiled", "must
+/// not be called during the parallel portion".
+pub fn says_runs_alone(doc: &str) -> bool {
+    let doc = doc.to_lowercase();
+    [
+        "called after all",
+        "called only after all",
+        "runs after all",
+        "not be called during parallel",
+        "not be called during the parallel",
+    ]
+    .iter()
+    .any(|p| doc.contains(p))
 }

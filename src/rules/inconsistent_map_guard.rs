@@ -36,12 +36,22 @@ this works in library packages that start no goroutine themselves.
 
 Not reported: accesses while the value is being built (in a constructor that
 has not yet returned or shared it, in `init` and the helpers only it calls, in
-a test on a value it made itself, after the goroutines are joined), unexported
+a function documented as running after the concurrent work, such as "Called
+after all functions have been compiled", in a test on a value it made itself,
+after the goroutines are joined), unexported
 code that nothing calls, maps that are never written after set-up (reading them
 needs no lock), functions that run with the lock taken by their caller (named
 `...Locked`, documented as "must be held", or only ever called with the lock
 held), and maps whose lock guards fewer than half of their accesses (then the
 lock is not the map's guard: phases or callers keep the map safe).
+
+A constructor may start goroutines before it has filled its value. Only
+those handed the value (`go n.run()`, a closure over `n`, also through the
+calls that start them) can reach it while it is not yet published (stored
+where other code can find it); one started with `n.srv` holds the server, not
+`n`. Their code is followed through calls, leaving out branches that a call's
+`nil`, `true` or `false` argument rules out (`n.send(nil)` does not run
+`if len(entries) > 0 { ... }`).
 
 ## Why is this bad?
 One unguarded access is enough: a read that overlaps a write under the lock
