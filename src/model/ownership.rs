@@ -896,6 +896,8 @@ impl<'a> Package<'a> {
         {
             let mut memo = self.ownership.borrow_mut();
             if memo.publish_locals >= MAX_LOCAL_CHAIN {
+                // A cautious answer cut short here is not a fact to remember.
+                memo.publish_assumed = true;
                 return true;
             }
             memo.publish_locals += 1;
