@@ -193,6 +193,9 @@ impl<'a> Package<'a> {
     }
 
     pub fn lock_name(&self, receiver: &str, base: Option<&str>) -> LockName {
+        // `(*c).mux` is `c.mux`.
+        let (receiver, base) = (strip_derefs(receiver), base.map(strip_derefs));
+        let (receiver, base) = (receiver.as_str(), base.as_deref());
         // A lock of every element (`ps[*].mu`) is the lock of any one (`ps[i].mu`).
         let indexed;
         let base = if receiver.contains("[*]") {
@@ -686,5 +689,43 @@ impl<'a> Package<'a> {
             accesses[i].setup = true;
         }
         Guards { accesses, guard }
+    }
+}
+
+/// An expression's text with explicit dereferences of names dropped:
+/// `(*c).mux` -> `c.mux`, `(*c)` -> `c`. Go selects through pointers by
+/// itself, so both name the same field.
+fn strip_derefs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("(*") {
+        let after = &rest[at + 2..];
+        let name_len = after
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if name_len > 0 && after[name_len..].starts_with(')') {
+            out.push_str(&rest[..at]);
+            out.push_str(&after[..name_len]);
+            rest = &after[name_len + 1..];
+        } else {
+            out.push_str(&rest[..at + 2]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_derefs;
+
+    #[test]
+    fn explicit_dereferences_name_the_same_field() {
+        assert_eq!(strip_derefs("(*c).mux"), "c.mux");
+        assert_eq!(strip_derefs("(*c)"), "c");
+        assert_eq!(strip_derefs("(*c).a.(*b)"), "c.a.b");
+        assert_eq!(strip_derefs("(*c.p).mu"), "(*c.p).mu");
+        assert_eq!(strip_derefs("s.mu"), "s.mu");
     }
 }

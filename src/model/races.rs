@@ -78,7 +78,9 @@ impl<'a> Analysis<'a> {
         let s = &self.spawns[i];
         s.always_self_concurrent()
             || s.in_loop.is_some_and(|l| {
-                !pkg.is_per_iteration(s, &access.map) && pkg.join_between(s, l.end_byte()).is_none()
+                !pkg.is_per_iteration(s, &access.map)
+                    && pkg.join_between(s, l.end_byte()).is_none()
+                    && !pkg.started_once(s)
             })
     }
 
@@ -96,6 +98,10 @@ impl<'a> Analysis<'a> {
         let same_starter = a.file == b.file
             && a.starter.is_some()
             && a.starter.map(|n| n.id()) == b.starter.map(|n| n.id());
+        // `if !started { started = true; go run() }`: one of them at most.
+        if same_starter && pkg.exclusive_by_flag(a, b) {
+            return false;
+        }
         if !same_starter || a.in_loop.is_some() || b.in_loop.is_some() {
             return true;
         }
@@ -137,6 +143,7 @@ impl<'a> Analysis<'a> {
             for w in accesses
                 .iter()
                 .filter(|a| a.kind == AccessKind::Write && !a.locked)
+                .filter(|a| !replaces_frame_local(pkg, a))
             {
                 if races
                     .iter()
@@ -237,6 +244,7 @@ impl<'a> Analysis<'a> {
                 let conflicts = |w: &Access<'a>| {
                     w.kind == AccessKind::Write
                         && !w.in_once
+                        && !replaces_frame_local(pkg, w)
                         && !((w.fills_fresh || w.is_replacement()) && alias_kept(w))
                         && (!r.locked || !w.locked && !reported(w))
                 };
@@ -360,6 +368,51 @@ fn released_after<'a>(
 
 /// Whether two accesses name the map by the same variable: `m` and `m`,
 /// declared once.
+/// `m = m2` where `m` is a parameter or local variable of the function the
+/// assignment is in, and no function literal there uses it: every call has
+/// its own `m`, so goroutines running that function give their own variables
+/// other maps, and no map is written.
+fn replaces_frame_local<'a>(pkg: &Package<'a>, a: &Access<'a>) -> bool {
+    use super::scope::{BindKind, Resolved};
+    if !a.is_replacement() || a.map_node.kind() != "identifier" {
+        return false;
+    }
+    let Some(func) = super::enclosing_function(a.node) else {
+        return false;
+    };
+    let Resolved::Local(b) = pkg.resolve(a.file, a.map_node) else {
+        return false;
+    };
+    let declared_here = match b.kind {
+        BindKind::Param { func: f, .. } => f.id() == func.id(),
+        BindKind::Var { .. } | BindKind::Range { .. } => {
+            super::enclosing_function(b.name).is_some_and(|f| f.id() == func.id())
+        }
+        BindKind::Other => false,
+    };
+    if !declared_here {
+        return false;
+    }
+    let name = pkg.text(a.file, a.map_node);
+    let mut captured = false;
+    super::walk(func, |n| {
+        if captured {
+            return false;
+        }
+        if n.kind() == "func_literal" && n.id() != func.id() {
+            super::walk(n, |m| {
+                captured |= m.kind() == "identifier"
+                    && pkg.text(a.file, m) == name
+                    && matches!(pkg.resolve(a.file, m), Resolved::Local(u) if u.id() == b.id());
+                !captured
+            });
+            return false;
+        }
+        true
+    });
+    !captured
+}
+
 fn same_variable<'a>(pkg: &Package<'a>, a: &Access<'a>, b: &Access<'a>) -> bool {
     use super::scope::Resolved;
     if a.map_node.kind() != "identifier" || b.map_node.kind() != "identifier" {

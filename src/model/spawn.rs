@@ -1015,3 +1015,206 @@ pub fn calls_parallel(pkg: &Package<'_>, file: usize, func: Node<'_>) -> bool {
 pub(crate) fn last_name(expr: &str) -> &str {
     expr.rsplit('.').next().unwrap_or(expr).trim()
 }
+
+/// A spawn that sets a local flag just before it starts (`started = true;
+/// go run()`): at most one run per flag when every other run is guarded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnceFlag {
+    /// The flag's name, a local variable of the starter.
+    pub name: String,
+    /// Whether the spawn is under `if !flag { ... }` (the flag not yet set).
+    pub guarded: bool,
+}
+
+impl<'a> Package<'a> {
+    /// The flag that spawn `s` sets to `true` in the statement list it is
+    /// started from, before it starts: a local `bool` of the starter that is
+    /// never given another value than `true` after its declaration.
+    pub fn once_flag(&self, s: &Spawn<'a>) -> Option<OnceFlag> {
+        let starter = s.starter?;
+        let file = s.file;
+        // The statement the site is in, and the list it belongs to.
+        let mut stmt = s.site;
+        while stmt.parent().is_some_and(|p| p.kind() != "statement_list") {
+            stmt = stmt.parent()?;
+            if stmt.id() == starter.id() || super::is_function(stmt.kind()) {
+                return None;
+            }
+        }
+        let mut flag = None;
+        let mut prev = stmt.prev_named_sibling();
+        while let Some(p) = prev {
+            if let Some(name) = self.sets_true(file, p) {
+                flag = Some(name);
+                break;
+            }
+            prev = p.prev_named_sibling();
+        }
+        let name = flag?;
+        // A local of the starter, set to nothing but `true` after it is declared.
+        let mut only_true = true;
+        let mut declared_here = false;
+        walk(starter, |n| {
+            match n.kind() {
+                "var_spec" | "short_var_declaration" => {
+                    let names = if n.kind() == "var_spec" {
+                        let mut c = n.walk();
+                        n.children_by_field_name("name", &mut c)
+                            .map(|x| self.text(file, x))
+                            .collect::<Vec<_>>()
+                    } else {
+                        n.child_by_field_name("left").map_or(Vec::new(), |l| {
+                            let mut c = l.walk();
+                            l.named_children(&mut c)
+                                .map(|x| self.text(file, x))
+                                .collect()
+                        })
+                    };
+                    if names.contains(&name.as_str()) {
+                        let value = n
+                            .child_by_field_name(if n.kind() == "var_spec" {
+                                "value"
+                            } else {
+                                "right"
+                            })
+                            .map(|v| self.text(file, v));
+                        declared_here |= value.is_none_or(|v| v == "false");
+                        only_true &= value.is_none_or(|v| v == "false");
+                    }
+                }
+                "assignment_statement" => {
+                    let left = n.child_by_field_name("left").map(|l| self.text(file, l));
+                    if left == Some(name.as_str()) && self.sets_true(file, n).is_none() {
+                        only_true = false;
+                    }
+                }
+                _ => {}
+            }
+            only_true
+        });
+        if !only_true || !declared_here {
+            return None;
+        }
+        let guarded = ancestors(stmt)
+            .take_while(|n| n.id() != starter.id() && !super::is_function(n.kind()))
+            .any(|n| {
+                n.kind() == "if_statement"
+                    && n.child_by_field_name("consequence")
+                        .is_some_and(|c| super::contains(c, stmt))
+                    && n.child_by_field_name("condition")
+                        .is_some_and(|c| self.requires_unset(file, c, &name))
+            });
+        Some(OnceFlag { name, guarded })
+    }
+
+    /// `x = true` for an identifier `x`: its name.
+    fn sets_true(&self, file: usize, stmt: Node<'a>) -> Option<String> {
+        if stmt.kind() != "assignment_statement"
+            || stmt
+                .child_by_field_name("operator")
+                .is_some_and(|o| self.text(file, o) != "=")
+        {
+            return None;
+        }
+        let left = stmt.child_by_field_name("left")?;
+        let right = stmt.child_by_field_name("right")?;
+        let (l, r) = (left.named_child(0)?, right.named_child(0)?);
+        (left.named_child_count() == 1 && l.kind() == "identifier" && self.text(file, r) == "true")
+            .then(|| self.text(file, l).to_string())
+    }
+
+    /// Whether condition `cond` holds only while `name` is false: `!name`, or
+    /// a `&&` with such a side.
+    fn requires_unset(&self, file: usize, cond: Node<'a>, name: &str) -> bool {
+        match cond.kind() {
+            "parenthesized_expression" => cond
+                .named_child(0)
+                .is_some_and(|c| self.requires_unset(file, c, name)),
+            "unary_expression" => {
+                cond.child_by_field_name("operator")
+                    .is_some_and(|o| self.text(file, o) == "!")
+                    && cond
+                        .child_by_field_name("operand")
+                        .is_some_and(|o| o.kind() == "identifier" && self.text(file, o) == name)
+            }
+            "binary_expression" => {
+                cond.child_by_field_name("operator")
+                    .is_some_and(|o| self.text(file, o) == "&&")
+                    && [
+                        cond.child_by_field_name("left"),
+                        cond.child_by_field_name("right"),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .any(|side| self.requires_unset(file, side, name))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether spawn `s` runs at most once per run of its starter, though it
+    /// is in a loop: `if !started { started = true; go run() }`.
+    pub fn started_once(&self, s: &Spawn<'a>) -> bool {
+        self.once_flag(s).is_some_and(|f| f.guarded) || self.loop_ends_after(s)
+    }
+
+    /// Whether the loop around spawn `s` is left right after the spawn:
+    /// a `return` or `break` follows it in the loop's body, and nothing in
+    /// the body goes on to the next iteration (`continue`). Then one
+    /// iteration at most starts it: `for _, c := range cs { go watch(c); return }`.
+    fn loop_ends_after(&self, s: &Spawn<'a>) -> bool {
+        let Some(l) = s.in_loop else {
+            return false;
+        };
+        let Some(list) = l
+            .child_by_field_name("body")
+            .and_then(super::block_statements)
+        else {
+            return false;
+        };
+        // The statement of the body that holds the spawn.
+        let Some(stmt) = std::iter::once(s.site)
+            .chain(ancestors(s.site))
+            .take_while(|n| n.id() != l.id())
+            .find(|n| n.parent().is_some_and(|p| p.id() == list.id()))
+        else {
+            return false;
+        };
+        let mut continues = false;
+        walk(list, |n| {
+            if n.kind() == "continue_statement" {
+                continues = true;
+            }
+            // A nested loop's own `continue` and `break` stay inside it.
+            !continues && !matches!(n.kind(), "for_statement" | "func_literal")
+        });
+        if continues {
+            return false;
+        }
+        let mut after = stmt.next_named_sibling();
+        while let Some(n) = after {
+            match n.kind() {
+                "return_statement" => return true,
+                "break_statement" => return n.named_child_count() == 0,
+                _ => after = n.next_named_sibling(),
+            }
+        }
+        false
+    }
+
+    /// Whether spawns `a` and `b` of one starter exclude each other through
+    /// a flag that both set before they start: the later one (in the
+    /// source) runs only while the flag is unset, and the earlier one runs
+    /// at most once.
+    pub fn exclusive_by_flag(&self, a: &Spawn<'a>, b: &Spawn<'a>) -> bool {
+        let (first, second) = if a.site.start_byte() <= b.site.start_byte() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let (Some(f1), Some(f2)) = (self.once_flag(first), self.once_flag(second)) else {
+            return false;
+        };
+        f1.name == f2.name && f2.guarded && (first.in_loop.is_none() || f1.guarded)
+    }
+}

@@ -43,6 +43,13 @@ code writes the same map, or the code that started it uses the map again
 before it waits for it (`wg.Wait()`, or a receive from a channel the goroutine
 sends on or closes).
 
+A `go` statement in a loop runs once at most when the loop returns or breaks
+right after it, or when a flag set just before it guards it
+(`if !started { started = true; go run() }`); two starts that set the same flag
+and check it exclude each other. Giving a parameter or local variable of the
+goroutine's own function another map (`m = next`) writes no map: each call has
+its own variable.
+
 ## Why is this bad?
 Go maps are not safe for concurrent use. When the runtime notices a map being
 written by two goroutines at once, or read while it is written, it stops the
