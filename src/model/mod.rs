@@ -48,6 +48,10 @@ pub struct Package<'a> {
     pub methods_by_name: HashMap<String, Vec<Method<'a>>>,
     /// Memo for `field_shown_as_map`: (file, function, expression) -> shown.
     shown_as_map: RefCell<HashMap<(usize, usize, String), bool>>,
+    /// Memo for `once_flag`: (file, spawn site id) -> the flag.
+    once_flags: RefCell<HashMap<(usize, usize), Option<spawn::OnceFlag>>>,
+    /// Memo for `started_once`: (file, spawn site id) -> the answer.
+    started_once: RefCell<HashMap<(usize, usize), bool>>,
     /// Package constants declared `false` (`const debug = false`): code under
     /// `if debug` never runs.
     pub false_consts: std::collections::HashSet<String>,
@@ -175,6 +179,8 @@ impl<'a> Package<'a> {
             methods: HashMap::new(),
             methods_by_name: HashMap::new(),
             shown_as_map: RefCell::new(HashMap::new()),
+            once_flags: RefCell::new(HashMap::new()),
+            started_once: RefCell::new(HashMap::new()),
             map_field_names: std::cell::OnceCell::new(),
             any_field_names: std::cell::OnceCell::new(),
             name_index: std::cell::OnceCell::new(),

@@ -1027,10 +1027,20 @@ pub struct OnceFlag {
 }
 
 impl<'a> Package<'a> {
-    /// The flag that spawn `s` sets to `true` in the statement list it is
-    /// started from, before it starts: a local `bool` of the starter that is
-    /// never given another value than `true` after its declaration.
+    /// The flag that spawn `s` sets to `true` in the statement just before
+    /// it: a local `bool` of the starter that is never given another value
+    /// than `true` after its declaration. Found once per spawn.
     pub fn once_flag(&self, s: &Spawn<'a>) -> Option<OnceFlag> {
+        let key = (s.file, s.site.id());
+        if let Some(known) = self.once_flags.borrow().get(&key) {
+            return known.clone();
+        }
+        let found = self.find_once_flag(s);
+        self.once_flags.borrow_mut().insert(key, found.clone());
+        found
+    }
+
+    fn find_once_flag(&self, s: &Spawn<'a>) -> Option<OnceFlag> {
         let starter = s.starter?;
         let file = s.file;
         // The statement the site is in, and the list it belongs to.
@@ -1041,16 +1051,12 @@ impl<'a> Package<'a> {
                 return None;
             }
         }
-        let mut flag = None;
+        // The statement just before it (comments aside) sets the flag.
         let mut prev = stmt.prev_named_sibling();
-        while let Some(p) = prev {
-            if let Some(name) = self.sets_true(file, p) {
-                flag = Some(name);
-                break;
-            }
-            prev = p.prev_named_sibling();
+        while prev.is_some_and(|p| p.kind() == "comment") {
+            prev = prev.and_then(|p| p.prev_named_sibling());
         }
-        let name = flag?;
+        let name = self.sets_true(file, prev?)?;
         // A local of the starter, set to nothing but `true` after it is declared.
         let mut only_true = true;
         let mut declared_here = false;
@@ -1155,7 +1161,13 @@ impl<'a> Package<'a> {
     /// Whether spawn `s` runs at most once per run of its starter, though it
     /// is in a loop: `if !started { started = true; go run() }`.
     pub fn started_once(&self, s: &Spawn<'a>) -> bool {
-        self.once_flag(s).is_some_and(|f| f.guarded) || self.loop_ends_after(s)
+        let key = (s.file, s.site.id());
+        if let Some(&known) = self.started_once.borrow().get(&key) {
+            return known;
+        }
+        let once = self.once_flag(s).is_some_and(|f| f.guarded) || self.loop_ends_after(s);
+        self.started_once.borrow_mut().insert(key, once);
+        once
     }
 
     /// Whether the loop around spawn `s` is left right after the spawn:
