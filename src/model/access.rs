@@ -646,17 +646,8 @@ impl<'a> Package<'a> {
         };
         match parent.kind() {
             "if_statement" => {
-                let Some(cond) = parent.child_by_field_name("condition") else {
-                    return false;
-                };
-                let known = self.known_condition(frame.file, frame.func, args, args_file, cond);
-                let is = |field| {
-                    parent
-                        .child_by_field_name(field)
-                        .is_some_and(|b| b.id() == node.id())
-                };
-                is("consequence") && known == Some(false)
-                    || is("alternative") && known == Some(true)
+                let cond = |c| self.known_condition(frame.file, frame.func, args, args_file, c);
+                super::entry_locks::ruled_out_branch(node, &cond)
             }
             "type_switch_statement" if node.kind() == "type_case" => {
                 let Some(passed) = self.passed_type(frame, parent, args, args_file) else {

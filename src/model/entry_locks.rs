@@ -640,27 +640,30 @@ impl<'a> Package<'a> {
 
 /// Whether `node` can run in `scope` on a path where `cond` holds: no `if`
 /// around it picks the other branch.
-fn reachable<'a>(node: Node<'a>, scope: Node<'a>, cond: super::locks::Conditions<'_, 'a>) -> bool {
-    let mut child = node;
-    for parent in ancestors(node) {
-        if parent.id() == scope.id() {
-            break;
-        }
-        if parent.kind() == "if_statement" {
-            let known = parent.child_by_field_name("condition").and_then(cond);
-            let in_then = parent
-                .child_by_field_name("consequence")
-                .is_some_and(|b| b.id() == child.id());
-            let in_else = parent
-                .child_by_field_name("alternative")
-                .is_some_and(|b| b.id() == child.id());
-            if in_then && known == Some(false) || in_else && known == Some(true) {
-                return false;
-            }
-        }
-        child = parent;
-    }
-    true
+pub(crate) fn reachable<'a>(
+    node: Node<'a>,
+    scope: Node<'a>,
+    cond: super::locks::Conditions<'_, 'a>,
+) -> bool {
+    std::iter::once(node)
+        .chain(ancestors(node))
+        .take_while(|n| n.id() != scope.id())
+        .all(|n| !ruled_out_branch(n, cond))
+}
+
+/// Whether `node` is the branch of an `if` that `cond` decides against: the
+/// consequence of a condition known false, the alternative of one known true.
+pub(crate) fn ruled_out_branch<'a>(node: Node<'a>, cond: super::locks::Conditions<'_, 'a>) -> bool {
+    let Some(parent) = node.parent().filter(|p| p.kind() == "if_statement") else {
+        return false;
+    };
+    let is = |field| {
+        parent
+            .child_by_field_name(field)
+            .is_some_and(|b| b.id() == node.id())
+    };
+    let known = || parent.child_by_field_name("condition").and_then(cond);
+    is("consequence") && known() == Some(false) || is("alternative") && known() == Some(true)
 }
 
 /// `lock` with `root` taken off its front: `s.mu` with root `s` is `.mu`; the

@@ -19,6 +19,7 @@ use std::collections::HashSet;
 
 use tree_sitter::Node;
 
+use super::entry_locks::{reachable, ruled_out_branch};
 use super::ownership::called_on_the_spot;
 use super::spawn::GoroutineBody;
 use super::{Package, contains, walk};
@@ -116,9 +117,10 @@ impl<'a> Package<'a> {
                 && contains(r.func, node)
                 && match &r.args {
                     None => true,
-                    Some((args_file, args)) => super::ancestors(node)
-                        .take_while(|n| n.id() != r.func.id())
-                        .all(|n| self.pruned_branch(r, n, args, *args_file).is_none()),
+                    Some((args_file, args)) => {
+                        let cond = |c| self.known_condition(r.file, r.func, args, *args_file, c);
+                        reachable(node, r.func, &cond)
+                    }
                 }
         })
     }
@@ -136,33 +138,15 @@ impl<'a> Package<'a> {
             .collect()
     }
 
-    /// For an `if` whose condition the call's arguments decide: the branch
-    /// that does not run.
-    fn pruned_branch(
-        &self,
-        r: &Reached<'a>,
-        n: Node<'a>,
-        args: &[Node<'a>],
-        args_file: usize,
-    ) -> Option<Node<'a>> {
-        let parent = n.parent().filter(|p| p.kind() == "if_statement")?;
-        let cond = parent.child_by_field_name("condition")?;
-        let known = self.known_condition(r.file, r.func, args, args_file, cond)?;
-        let ruled_out = if known {
-            parent.child_by_field_name("alternative")
-        } else {
-            parent.child_by_field_name("consequence")
-        }?;
-        (ruled_out.id() == n.id()).then_some(n)
-    }
-
     /// Visits the nodes of `r` that can run, skipping the branches its call's
     /// arguments rule out.
     fn walk_reachable(&self, r: &Reached<'a>, mut f: impl FnMut(Node<'a>)) {
+        let cond = |c| match &r.args {
+            Some((args_file, args)) => self.known_condition(r.file, r.func, args, *args_file, c),
+            None => None,
+        };
         walk(r.func, |n| {
-            if let Some((args_file, args)) = &r.args
-                && self.pruned_branch(r, n, args, *args_file).is_some()
-            {
+            if r.args.is_some() && ruled_out_branch(n, &cond) {
                 return false;
             }
             f(n);

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use tree_sitter::Node;
 
-use super::scope::{DeclId, Resolved};
+use super::scope::{BindKind, DeclId, Resolved};
 use super::types::Ty;
 use super::{Package, ancestors, enclosing_function, walk};
 use crate::queries::{
@@ -1056,49 +1056,37 @@ impl<'a> Package<'a> {
         while prev.is_some_and(|p| p.kind() == "comment") {
             prev = prev.and_then(|p| p.prev_named_sibling());
         }
-        let name = self.sets_true(file, prev?)?;
-        // A local of the starter, set to nothing but `true` after it is declared.
+        let flag = self.sets_true(file, prev?)?;
+        let name = self.text(file, flag).to_string();
+        // A local of the starter that starts `false`, and is set to nothing
+        // but `true` after.
+        let Resolved::Local(b) = self.resolve(file, flag) else {
+            return None;
+        };
+        let local = matches!(b.kind, BindKind::Var { .. })
+            && enclosing_function(b.name).is_some_and(|f| f.id() == starter.id())
+            && b.value().is_none_or(|v| self.text(file, v) == "false");
+        if !local {
+            return None;
+        }
         let mut only_true = true;
-        let mut declared_here = false;
         walk(starter, |n| {
-            match n.kind() {
-                "var_spec" | "short_var_declaration" => {
-                    let names = if n.kind() == "var_spec" {
-                        let mut c = n.walk();
-                        n.children_by_field_name("name", &mut c)
-                            .map(|x| self.text(file, x))
-                            .collect::<Vec<_>>()
-                    } else {
-                        n.child_by_field_name("left").map_or(Vec::new(), |l| {
-                            let mut c = l.walk();
-                            l.named_children(&mut c)
-                                .map(|x| self.text(file, x))
-                                .collect()
-                        })
-                    };
-                    if names.contains(&name.as_str()) {
-                        let value = n
-                            .child_by_field_name(if n.kind() == "var_spec" {
-                                "value"
-                            } else {
-                                "right"
-                            })
-                            .map(|v| self.text(file, v));
-                        declared_here |= value.is_none_or(|v| v == "false");
-                        only_true &= value.is_none_or(|v| v == "false");
-                    }
-                }
-                "assignment_statement" => {
-                    let left = n.child_by_field_name("left").map(|l| self.text(file, l));
-                    if left == Some(name.as_str()) && self.sets_true(file, n).is_none() {
-                        only_true = false;
-                    }
-                }
-                _ => {}
+            if n.kind() == "assignment_statement"
+                && self.sets_true(file, n).is_none()
+                && n.child_by_field_name("left").is_some_and(|l| {
+                    let mut c = l.walk();
+                    l.named_children(&mut c).any(|t| {
+                        t.kind() == "identifier"
+                            && self.text(file, t) == name
+                            && matches!(self.resolve(file, t), Resolved::Local(u) if u.id() == b.id())
+                    })
+                })
+            {
+                only_true = false;
             }
             only_true
         });
-        if !only_true || !declared_here {
+        if !only_true {
             return None;
         }
         let guarded = ancestors(stmt)
@@ -1113,8 +1101,8 @@ impl<'a> Package<'a> {
         Some(OnceFlag { name, guarded })
     }
 
-    /// `x = true` for an identifier `x`: its name.
-    fn sets_true(&self, file: usize, stmt: Node<'a>) -> Option<String> {
+    /// `x = true` for an identifier `x`: the identifier.
+    fn sets_true(&self, file: usize, stmt: Node<'a>) -> Option<Node<'a>> {
         if stmt.kind() != "assignment_statement"
             || stmt
                 .child_by_field_name("operator")
@@ -1126,7 +1114,7 @@ impl<'a> Package<'a> {
         let right = stmt.child_by_field_name("right")?;
         let (l, r) = (left.named_child(0)?, right.named_child(0)?);
         (left.named_child_count() == 1 && l.kind() == "identifier" && self.text(file, r) == "true")
-            .then(|| self.text(file, l).to_string())
+            .then_some(l)
     }
 
     /// Whether condition `cond` holds only while `name` is false: `!name`, or
