@@ -67,6 +67,54 @@ impl CompiledQuery {
         }
     }
 
+    /// Calls `f` for every match inside `node` when every match of this query
+    /// contains one of `words` as a whole identifier or keyword (a `#eq?`
+    /// or `#any-of?` text, or a keyword such as `go`). Instead of walking
+    /// the whole tree, the cursor visits only the nodes around each
+    /// occurrence of a word, which for the usual few occurrences is a small
+    /// part of the tree. Each match is given once; with many occurrences
+    /// the whole tree is walked as by `for_each_match`.
+    pub fn for_each_match_near<'t>(
+        &self,
+        node: tree_sitter::Node<'t>,
+        text: &[u8],
+        words: &[&str],
+        mut f: impl FnMut(&QueryMatch<'_, 't>),
+    ) {
+        let (start, end) = (node.start_byte(), node.end_byte().min(text.len()));
+        let mut ranges = Vec::new();
+        for word in words {
+            for at in memchr::memmem::find_iter(&text[start..end], word.as_bytes()) {
+                let at = start + at;
+                let after = at + word.len();
+                let inside = |i: usize| text.get(i).is_some_and(|&b| is_identifier_byte(b));
+                if (at == 0 || !inside(at - 1)) && !inside(after) {
+                    ranges.push(at..after);
+                }
+            }
+            if ranges.len() > NEAR_LIMIT {
+                return self.for_each_match(node, text, f);
+            }
+        }
+        if ranges.is_empty() {
+            return;
+        }
+        ranges.sort_by_key(|r| (r.start, r.end));
+        let mut seen: std::collections::HashSet<(usize, Vec<(u32, usize)>)> =
+            std::collections::HashSet::new();
+        let mut cursor = QueryCursor::new();
+        for range in ranges {
+            cursor.set_byte_range(range);
+            let mut matches = cursor.matches(&self.query, node, text);
+            while let Some(m) = matches.next() {
+                let key = m.captures.iter().map(|c| (c.index, c.node.id())).collect();
+                if seen.insert((m.pattern_index, key)) {
+                    f(m);
+                }
+            }
+        }
+    }
+
     /// Calls `f` for every match inside `node`.
     pub fn for_each_match<'t>(
         &self,
@@ -80,6 +128,17 @@ impl CompiledQuery {
             f(m);
         }
     }
+}
+
+/// Past this many occurrences of its words in one file, `for_each_match_near`
+/// walks the whole tree: each occurrence costs a descent from the root.
+const NEAR_LIMIT: usize = 48;
+
+/// Whether a byte can be part of a Go identifier. Bytes of multi-byte UTF-8
+/// characters count: outside strings and comments, such a character next to
+/// a word can only be a letter of a longer identifier.
+fn is_identifier_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80
 }
 
 /// Query sources, named like their files. Rule queries are listed in the rule registry.
@@ -115,6 +174,17 @@ pub const GO_WORDS: &[&str] = &[
     "\tgo ", " go ", "\ngo ", "{go ", ";go ", "\tgo(", " go(", "\ngo(", "{go(", ";go(", "\tgo\t",
     " go\t",
 ];
+/// The keyword of every match of `GO_QUERY`, for `for_each_match_near`.
+pub const GO_KEYWORD: &[&str] = &["go"];
+/// The method names of the matches of `SPAWN_CALLS_QUERY`, for `for_each_match_near`.
+pub const SPAWN_CALL_NAMES: &[&str] = &[
+    "Go",
+    "TryGo",
+    "AfterFunc",
+    "HandleFunc",
+    "HandlerFunc",
+    "Run",
+];
 /// Words that every match of `SPAWN_CALLS_QUERY` contains.
 pub const SPAWN_CALL_WORDS: &[&str] = &[
     ".Go(",
@@ -124,3 +194,87 @@ pub const SPAWN_CALL_WORDS: &[&str] = &[
     "HandlerFunc",
     ".Run(",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The matches of a pass, as (pattern, captures by index and node id), in order.
+    fn matches(
+        q: &CompiledQuery,
+        tree: &tree_sitter::Tree,
+        text: &[u8],
+        near: Option<&[&str]>,
+    ) -> Vec<(usize, Vec<(u32, usize)>)> {
+        let mut found = Vec::new();
+        let mut push = |m: &QueryMatch<'_, '_>| {
+            let captures = m.captures.iter().map(|c| (c.index, c.node.id())).collect();
+            found.push((m.pattern_index, captures));
+        };
+        match near {
+            Some(words) => q.for_each_match_near(tree.root_node(), text, words, &mut push),
+            None => q.for_each_match(tree.root_node(), text, &mut push),
+        }
+        found.sort();
+        found
+    }
+
+    /// Every query run near its words, with those words, finds what the
+    /// whole-tree pass finds, on every fixture and on corner cases.
+    #[test]
+    fn near_words_finds_every_match() {
+        let rule = |name: &str| {
+            let r = crate::rules::RULES
+                .iter()
+                .find(|r| r.file_stem() == name)
+                .expect("a rule");
+            compile(r.name, r.query)
+        };
+        let cases: Vec<(CompiledQuery, &[&str])> = vec![
+            (
+                compile(SPAWNS.0, SPAWNS.1).with_patterns(|i| i == 0),
+                GO_KEYWORD,
+            ),
+            (
+                compile(SPAWNS.0, SPAWNS.1).with_patterns(|i| i != 0),
+                SPAWN_CALL_NAMES,
+            ),
+            (rule("recover_cannot_catch_map_race"), &["recover"]),
+            (rule("map_write_under_rlock"), &["RLock"]),
+            (rule("inconsistent_map_guard"), &["Lock", "RLock"]),
+            (
+                rule("sync_map_inner_map_mutation"),
+                &["Load", "LoadOrStore", "LoadAndDelete", "Swap", "Range"],
+            ),
+        ];
+        let mut texts: Vec<Vec<u8>> = vec![
+            // A match holding a second occurrence, words in comments and strings,
+            // and words next to identifier characters, multi-byte ones too.
+            b"package p\nfunc f() {\n\tgo func() { go g(); recover() }() // go recover\n\ts := \"go RLock\"\n\tgo\xC3\xA9 := 1\n\tdefer recover()\n\tmu.RLock(); x.Lock()\n}\n".to_vec(),
+            // More occurrences than `NEAR_LIMIT`: the whole tree is walked.
+            format!("package p\nfunc f() {{\n{}}}\n", "\tgo g()\n".repeat(NEAR_LIMIT + 5)).into_bytes(),
+        ];
+        for entry in walkdir::WalkDir::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")) {
+            let entry = entry.expect("fixtures are readable");
+            if entry.path().extension().is_some_and(|e| e == "go") {
+                texts.push(std::fs::read(entry.path()).expect("a fixture reads"));
+            }
+        }
+        let mut compared = 0;
+        for text in &texts {
+            let tree = crate::parse::parse(text).expect("parses");
+            for (q, words) in &cases {
+                let all = matches(q, &tree, text, None);
+                compared += all.len();
+                assert_eq!(
+                    matches(q, &tree, text, Some(words)),
+                    all,
+                    "{} near {words:?} in {}",
+                    q.name,
+                    String::from_utf8_lossy(&text[..text.len().min(200)])
+                );
+            }
+        }
+        assert!(compared > 100, "the fixtures have matches to compare");
+    }
+}

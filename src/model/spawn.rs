@@ -10,7 +10,8 @@ use super::scope::{BindKind, DeclId, Resolved};
 use super::types::Ty;
 use super::{Package, ancestors, enclosing_function, walk};
 use crate::queries::{
-    CALLS_QUERY, GO_QUERY, GO_WORDS, SPAWN_CALL_WORDS, SPAWN_CALLS_QUERY, mentions_any,
+    CALLS_QUERY, GO_KEYWORD, GO_QUERY, GO_WORDS, SPAWN_CALL_NAMES, SPAWN_CALL_WORDS,
+    SPAWN_CALLS_QUERY, mentions_any,
 };
 
 /// The code a goroutine runs.
@@ -349,12 +350,13 @@ impl<'a> Package<'a> {
                     }
                 }
             };
-            for (query, words) in [
-                (&*GO_QUERY, GO_WORDS),
-                (&*SPAWN_CALLS_QUERY, SPAWN_CALL_WORDS),
+            for (query, words, keywords) in [
+                (&*GO_QUERY, GO_WORDS, GO_KEYWORD),
+                (&*SPAWN_CALLS_QUERY, SPAWN_CALL_WORDS, SPAWN_CALL_NAMES),
             ] {
                 if mentions_any(&source.text, words) {
-                    query.for_each_match(source.tree.root_node(), &source.text, &mut handle);
+                    let root = source.tree.root_node();
+                    query.for_each_match_near(root, &source.text, keywords, &mut handle);
                 }
             }
         }
@@ -383,7 +385,7 @@ impl<'a> Package<'a> {
             if !mentions_any(&source.text, &names) {
                 continue;
             }
-            q.for_each_match(source.tree.root_node(), &source.text, |m| {
+            q.for_each_match_near(source.tree.root_node(), &source.text, &names, |m| {
                 let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
                 let (Some(call), Some(callee), Some(arguments)) =
                     (get(call_i), get(callee_i), get(args_i))

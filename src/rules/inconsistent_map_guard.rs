@@ -132,8 +132,12 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     // The query confirms that some code takes a lock at all.
     let lock_i = QUERY.capture("lock");
     let mut any_lock = false;
-    for f in &pkg.files {
-        QUERY.for_each_match(f.tree.root_node(), &f.text, |m| {
+    for f in pkg
+        .files
+        .iter()
+        .filter(|f| mentions_any(&f.text, &["Lock"]))
+    {
+        QUERY.for_each_match_near(f.tree.root_node(), &f.text, &["Lock", "RLock"], |m| {
             any_lock |= m.captures.iter().any(|c| c.index == lock_i)
         });
         if any_lock {

@@ -138,7 +138,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         if !mentions_any(&source.text, &names) {
             continue;
         }
-        QUERY.for_each_match(source.tree.root_node(), &source.text, |m| {
+        QUERY.for_each_match_near(source.tree.root_node(), &source.text, &names, |m| {
             let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
             let Some(value) = get(value_i) else { return };
             let Some((key, base)) = pkg.map_key(file, value) else { return };

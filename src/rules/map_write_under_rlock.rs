@@ -93,7 +93,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         }
         // Each function once, however many RLock calls it has.
         let mut functions = Vec::new();
-        QUERY.for_each_match(source.tree.root_node(), &source.text, |m| {
+        QUERY.for_each_match_near(source.tree.root_node(), &source.text, &["RLock"], |m| {
             let Some(rlock) = m.captures.iter().find(|c| c.index == rlock_i) else {
                 return;
             };

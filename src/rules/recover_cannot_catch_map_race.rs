@@ -125,7 +125,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         if !mentions_any(&source.text, &["recover"]) {
             continue;
         }
-        q.for_each_match(source.tree.root_node(), &source.text, |m| {
+        q.for_each_match_near(source.tree.root_node(), &source.text, &["recover"], |m| {
             let Some(call) = m.captures.iter().find(|c| c.index == call_i).map(|c| c.node) else { return };
             let Some(how) = deferred(call) else { return };
             let func = match how {

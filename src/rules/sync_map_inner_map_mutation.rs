@@ -82,6 +82,9 @@ or keep a `sync.Mutex` next to each inner map and hold it for every access.
 
 const MAX_DEPTH: usize = 8;
 
+/// The method names of the query's matches, for `for_each_match_near`.
+const LOAD_NAMES: &[&str] = &["Load", "LoadOrStore", "LoadAndDelete", "Swap", "Range"];
+
 /// The load (or `Range` call) that the map expression `expr` comes from, if any.
 fn loaded_from<'a>(
     pkg: &Package<'a>,
@@ -160,7 +163,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let mut loads = Vec::new();
-        QUERY.for_each_match(source.tree.root_node(), &source.text, |m| {
+        QUERY.for_each_match_near(source.tree.root_node(), &source.text, LOAD_NAMES, |m| {
             let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
             let (Some(load), Some(container)) = (get(load_i), get(container_i)) else {
                 return;
