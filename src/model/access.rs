@@ -3,7 +3,8 @@
 //! starting it. Each access knows which map it touches (as a `MapRef`, seen from
 //! the starter) and whether a lock is held there, by the code or by a caller.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use tree_sitter::Node;
 
@@ -83,6 +84,10 @@ pub struct AccessMatch<'a> {
     pub node: Node<'a>,
     pub map_node: Node<'a>,
 }
+
+/// Each starter's walk for `starter_accesses_after`, by (file, function node
+/// id): the regions that are other code, and the calls, from its top.
+pub type StarterWalks<'a> = HashMap<(usize, usize), Rc<(Vec<(usize, usize)>, Vec<Node<'a>>)>>;
 
 impl<'a> Package<'a> {
     /// Every map access of the package, per file, in source order: one walk
@@ -436,15 +441,18 @@ impl<'a> Package<'a> {
             via: None,
             stack: vec![(spawn.body.file(), spawn.body.node().start_byte())],
         };
-        self.collect(spawn, root, 0, q, skip)
+        self.collect(spawn, root, 0, q, skip, None)
     }
 
-    /// The accesses the starter makes after starting `spawn` (not in function literals).
+    /// The accesses the starter makes after starting `spawn` (not in function
+    /// literals). `walks` keeps each starter's walk for its other spawns: give
+    /// the same one for the same `skip`.
     pub fn starter_accesses_after(
         &self,
         spawn: &Spawn<'a>,
         q: &AccessQueries<'_>,
         skip: &HashSet<Region>,
+        walks: &mut StarterWalks<'a>,
     ) -> Vec<Access<'a>> {
         let Some(starter) = spawn.starter else {
             return Vec::new();
@@ -459,7 +467,7 @@ impl<'a> Package<'a> {
             via: None,
             stack: vec![(spawn.file, starter.start_byte())],
         };
-        let mut accesses = self.collect(spawn, root, spawn.site.end_byte(), q, skip);
+        let mut accesses = self.collect(spawn, root, spawn.site.end_byte(), q, skip, Some(walks));
         // The starter runs with the locks its own callers hold (`trackPending`,
         // "Lock should be held", starts a timer): they guard its accesses too.
         if accesses.iter().any(|a| !a.write_locked) {
@@ -480,6 +488,7 @@ impl<'a> Package<'a> {
         from: usize,
         q: &AccessQueries<'_>,
         skip: &HashSet<Region>,
+        mut starter_walks: Option<&mut StarterWalks<'a>>,
     ) -> Vec<Access<'a>> {
         let mut frames = vec![root];
         let mut out = Vec::new();
@@ -492,29 +501,50 @@ impl<'a> Package<'a> {
             let from = if idx == 0 { from } else { 0 };
             // One walk: the regions that are other code, and the calls to follow.
             let starter = matches!(frame.binding, Binding::Starter);
-            let mut excluded: Vec<(usize, usize)> = Vec::new();
-            let mut calls = Vec::new();
-            walk(frame.func, |n| {
-                if n.id() == frame.func.id() {
-                    return true;
-                }
-                if n.end_byte() <= from {
-                    return false;
-                }
-                let region = (frame.file, n.start_byte(), n.end_byte());
-                if n.kind() == "go_statement"
-                    || starter && n.kind() == "func_literal"
-                    || skip.contains(&region)
-                    || self.ruled_out(&frames, idx, n)
-                {
-                    excluded.push((n.start_byte(), n.end_byte()));
-                    return false;
-                }
-                if n.kind() == "call_expression" && n.start_byte() >= from {
-                    calls.push(n);
-                }
-                true
-            });
+            let walk_from = |from: usize| {
+                let mut excluded: Vec<(usize, usize)> = Vec::new();
+                let mut calls = Vec::new();
+                walk(frame.func, |n| {
+                    if n.id() == frame.func.id() {
+                        return true;
+                    }
+                    if n.end_byte() <= from {
+                        return false;
+                    }
+                    let region = (frame.file, n.start_byte(), n.end_byte());
+                    if n.kind() == "go_statement"
+                        || starter && n.kind() == "func_literal"
+                        || skip.contains(&region)
+                        || self.ruled_out(&frames, idx, n)
+                    {
+                        excluded.push((n.start_byte(), n.end_byte()));
+                        return false;
+                    }
+                    if n.kind() == "call_expression" && n.start_byte() >= from {
+                        calls.push(n);
+                    }
+                    true
+                });
+                (excluded, calls)
+            };
+            // A starter's own walk is the same for each of its spawns but for
+            // where it starts: walked once from its top, and cut at `from`.
+            // Regions before `from` hold no node that counts (`owned` wants
+            // nodes from `from` on), so only the calls need cutting.
+            let walked = match (&mut starter_walks, starter && idx == 0) {
+                (Some(memo), true) => memo
+                    .entry((frame.file, frame.func.id()))
+                    .or_insert_with(|| {
+                        // Only calls of the package's own code are followed.
+                        let (excluded, mut calls) = walk_from(0);
+                        calls.retain(|&c| self.callee(frame.file, c).is_some());
+                        Rc::new((excluded, calls))
+                    })
+                    .clone(),
+                _ => Rc::new(walk_from(from)),
+            };
+            let excluded = &walked.0;
+            let calls = &walked.1[walked.1.partition_point(|c| c.start_byte() < from)..];
             // The walk does not descend into an excluded node: the regions are
             // disjoint and in order, so only the last one starting at or before
             // a node can hold it (a zero-width node may sit where two meet).
@@ -584,7 +614,7 @@ impl<'a> Package<'a> {
             if frame.depth >= MAX_CALL_DEPTH {
                 continue;
             }
-            for call in calls.into_iter().filter(|c| owned(*c)) {
+            for &call in calls.iter().filter(|c| owned(**c)) {
                 let Some((file, decl, receiver)) = self.callee(frame.file, call) else {
                     continue;
                 };

@@ -307,30 +307,34 @@ impl<'a> Package<'a> {
 
     /// A read in the one goroutine that writes the map (`go s.loop()`, and the
     /// functions only it calls): it reads its own writes. Readers elsewhere
-    /// still need the lock.
+    /// still need the lock. `writers` keeps, per map, the one goroutine
+    /// that makes all of its in-place writes (found once per map, not once
+    /// per read).
     fn owner_reads_own_writes(
         &self,
         accesses: &[GuardedAccess<'a>],
         a: &GuardedAccess<'a>,
         concurrent: &HashSet<Region>,
+        writers: &mut HashMap<MapKey, Option<(usize, usize)>>,
     ) -> bool {
         if a.kind != AccessKind::Read {
             return false;
         }
         let owner_of = |g: &GuardedAccess<'a>| {
             let scope = self.lock_scope(g.file, g.node, concurrent)?;
-            self.single_owner(g.file, scope)
+            self.single_owner(g.file, scope).map(|(f, go)| (f, go.id()))
         };
         let Some(owner) = owner_of(a) else {
             return false;
         };
-        let mut writes = accesses
-            .iter()
-            .filter(|w| w.key == a.key && w.kind == AccessKind::Write && w.in_place && !w.setup)
-            .peekable();
-        writes.peek().is_some()
-            && writes
-                .all(|w| owner_of(w).is_some_and(|o| o.0 == owner.0 && o.1.id() == owner.1.id()))
+        let writer = *writers.entry(a.key.clone()).or_insert_with(|| {
+            let mut writes = accesses.iter().filter(|w| {
+                w.key == a.key && w.kind == AccessKind::Write && w.in_place && !w.setup
+            });
+            let first = owner_of(writes.next()?)?;
+            writes.all(|w| owner_of(w) == Some(first)).then_some(first)
+        });
+        writer == Some(owner)
     }
 
     /// An access in the function that made the map's owner (a constructor),
@@ -671,6 +675,7 @@ impl<'a> Package<'a> {
         }
         // The costlier set-up checks, only where they can matter.
         let mut alone = Vec::new();
+        let mut writers = HashMap::new();
         for (i, a) in accesses.iter().enumerate() {
             let uncovered = guard
                 .get(&a.key)
@@ -680,7 +685,7 @@ impl<'a> Package<'a> {
                 && (self.in_dead_branch(a.file, a.node)
                     || self.after_join(a.file, a.node, concurrent)
                     || self.constructing_alone(&accesses, a, concurrent)
-                    || self.owner_reads_own_writes(&accesses, a, concurrent))
+                    || self.owner_reads_own_writes(&accesses, a, concurrent, &mut writers))
             {
                 alone.push(i);
             }

@@ -81,6 +81,9 @@ pub struct Package<'a> {
     /// Each function's assignment statements in source order, by the text of
     /// their first left-hand operand, by (file, function node id).
     assignments: RefCell<HashMap<(usize, usize), guards::Assignments<'a>>>,
+    /// The declarations of a name in a long statement list, by (file, list
+    /// node id, name): (statement start, binding), in source order.
+    list_decls: RefCell<HashMap<(usize, usize, String), Vec<(usize, Binding<'a>)>>>,
     /// Whether each function locks under `if p` for a parameter `p`, by (file, function node id).
     conditional_lock_memo: RefCell<HashMap<(usize, usize), bool>>,
     /// `locks_at`'s lock sets along statement lists, by (file, function node id, list node id).
@@ -194,6 +197,7 @@ impl<'a> Package<'a> {
             held_on_entry_memo: RefCell::new(HashMap::new()),
             assignments: RefCell::new(HashMap::new()),
             conditional_lock_memo: RefCell::new(HashMap::new()),
+            list_decls: RefCell::new(HashMap::new()),
             list_lock_memo: RefCell::new(HashMap::new()),
             false_consts: std::collections::HashSet::new(),
         };

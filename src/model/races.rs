@@ -55,11 +55,12 @@ impl<'a> Analysis<'a> {
             .iter()
             .map(|s| pkg.spawn_accesses(s, queries, &skip))
             .collect();
+        let mut walks = super::access::StarterWalks::new();
         let after = spawns
             .iter()
             .map(|s| {
                 if s.runs_alongside_starter() {
-                    pkg.starter_accesses_after(s, queries, &skip)
+                    pkg.starter_accesses_after(s, queries, &skip, &mut walks)
                 } else {
                     Vec::new()
                 }

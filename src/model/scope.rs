@@ -161,6 +161,25 @@ impl<'a> Package<'a> {
         name: &str,
     ) -> Option<Binding<'a>> {
         let src = &self.files[file].text;
+        if list.named_child_count() > LONG_LIST {
+            // A long list: its declarations of `name` are found once, so that
+            // resolving every name in it is not quadratic.
+            let key = (file, list.id(), name.to_string());
+            if !self.list_decls.borrow().contains_key(&key) {
+                let mut decls = Vec::new();
+                let mut cursor = list.walk();
+                for stmt in list.named_children(&mut cursor) {
+                    if let Some(b) = declared_by_statement(stmt, name, src) {
+                        decls.push((stmt.start_byte(), Binding { file, ..b }));
+                    }
+                }
+                self.list_decls.borrow_mut().insert(key.clone(), decls);
+            }
+            let memo = self.list_decls.borrow();
+            let decls = &memo[&key];
+            let before = decls.partition_point(|&(start, _)| start < child.start_byte());
+            return before.checked_sub(1).map(|i| decls[i].1);
+        }
         let mut found = None;
         let mut cursor = list.walk();
         for stmt in list.named_children(&mut cursor) {
@@ -174,6 +193,9 @@ impl<'a> Package<'a> {
         found
     }
 }
+
+/// Statement lists longer than this keep an index of their declarations.
+const LONG_LIST: usize = 32;
 
 fn text<'s>(node: Node<'_>, src: &'s [u8]) -> &'s str {
     node.utf8_text(src).unwrap_or("")
