@@ -83,7 +83,7 @@ pub struct Package<'a> {
     assignments: RefCell<HashMap<(usize, usize), guards::Assignments<'a>>>,
     /// The declarations of a name in a long statement list, by (file, list
     /// node id, name): (statement start, binding), in source order.
-    list_decls: RefCell<HashMap<(usize, usize, String), Vec<(usize, Binding<'a>)>>>,
+    list_decls: RefCell<HashMap<(usize, usize, String), scope::ListDecls<'a>>>,
     /// Whether each function locks under `if p` for a parameter `p`, by (file, function node id).
     conditional_lock_memo: RefCell<HashMap<(usize, usize), bool>>,
     /// `locks_at`'s lock sets along statement lists, by (file, function node id, list node id).

@@ -194,6 +194,9 @@ impl<'a> Package<'a> {
     }
 }
 
+/// A long statement list's declarations of one name: (statement start, binding).
+pub type ListDecls<'a> = Vec<(usize, Binding<'a>)>;
+
 /// Statement lists longer than this keep an index of their declarations.
 const LONG_LIST: usize = 32;
 
