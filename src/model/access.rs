@@ -100,10 +100,10 @@ impl<'a> Package<'a> {
         self.access_index.get_or_init(|| {
             (0..self.files.len())
                 .map(|file| {
-                    let mut found: Vec<AccessMatch<'a>> = self
-                        .find_accesses(file)
+                    let (all, targets) = self.find_accesses_and_targets(file);
+                    let mut found: Vec<AccessMatch<'a>> = all
                         .into_iter()
-                        .filter(|a| a.kind == AccessKind::Write || !is_write_target(a.node))
+                        .filter(|a| a.kind == AccessKind::Write || !targets.contains(&a.node.id()))
                         .filter(|a| self.is_library_access(file, a))
                         // `if debug { ... }` with `const debug = false` never runs.
                         .filter(|a| {
@@ -122,14 +122,36 @@ impl<'a> Package<'a> {
     /// assignments to a name or field, which may replace a map), then reads
     /// (`m[k]`, `range m`, `len(m)`), each in source order.
     pub fn find_accesses(&self, file: usize) -> Vec<AccessMatch<'a>> {
+        self.find_accesses_and_targets(file).0
+    }
+
+    /// `find_accesses`, and the ids of the nodes that are written rather than
+    /// read: the operands of `++` and `--`, and the left-hand expressions of
+    /// assignments, short variable declarations and range clauses.
+    fn find_accesses_and_targets(
+        &self,
+        file: usize,
+    ) -> (Vec<AccessMatch<'a>>, std::collections::HashSet<usize>) {
         let kinds = &*KINDS;
         let source = self.files[file];
         let mut writes = Vec::new();
         let mut reads = Vec::new();
+        let mut targets = std::collections::HashSet::new();
         let mut cursor = source.tree.walk();
         loop {
             let n = cursor.node();
             let k = n.kind_id();
+            if k == kinds.assignment || k == kinds.short_var || k == kinds.range {
+                if let Some(left) = n.child_by_field_id(kinds.left.get())
+                    && left.kind_id() == kinds.expression_list
+                {
+                    let mut c = left.walk();
+                    targets.extend(left.named_children(&mut c).map(|t| t.id()));
+                }
+            } else if k == kinds.inc || k == kinds.dec {
+                let mut c = n.walk();
+                targets.extend(n.named_children(&mut c).map(|t| t.id()));
+            }
             if k == kinds.assignment {
                 if let Some(left) = n.child_by_field_name("left") {
                     let mut c = left.walk();
@@ -215,7 +237,7 @@ impl<'a> Package<'a> {
                 }
                 if !cursor.goto_parent() {
                     writes.extend(reads);
-                    return writes;
+                    return (writes, targets);
                 }
             }
         }
@@ -325,6 +347,9 @@ fn is_constant_key(kind: &str) -> bool {
 /// The node kinds the access walk looks for, as the grammar numbers them.
 struct Kinds {
     assignment: u16,
+    short_var: u16,
+    expression_list: u16,
+    left: std::num::NonZeroU16,
     inc: u16,
     dec: u16,
     call: u16,
@@ -339,6 +364,11 @@ static KINDS: std::sync::LazyLock<Kinds> = std::sync::LazyLock::new(|| {
     let id = |kind: &str| language.id_for_node_kind(kind, true);
     Kinds {
         assignment: id("assignment_statement"),
+        short_var: id("short_var_declaration"),
+        expression_list: id("expression_list"),
+        left: language
+            .field_id_for_name("left")
+            .expect("the grammar has a `left` field"),
         inc: id("inc_statement"),
         dec: id("dec_statement"),
         call: id("call_expression"),
@@ -400,25 +430,6 @@ pub(crate) fn in_once(pkg: &Package<'_>, file: usize, node: Node<'_>) -> bool {
                     call.kind() == "call_expression" && is_once_call(pkg, file, call)
                 })
     })
-}
-
-/// Whether a read match is really the target of a write (`m[k] = v`, `m[k]++`).
-pub(crate) fn is_write_target(node: Node<'_>) -> bool {
-    let Some(parent) = node.parent() else {
-        return false;
-    };
-    match parent.kind() {
-        "inc_statement" | "dec_statement" => true,
-        "expression_list" => parent.parent().is_some_and(|a| {
-            matches!(
-                a.kind(),
-                "assignment_statement" | "short_var_declaration" | "range_clause"
-            ) && a
-                .child_by_field_name("left")
-                .is_some_and(|l| l.id() == parent.id())
-        }),
-        _ => false,
-    }
 }
 
 impl<'a> Package<'a> {

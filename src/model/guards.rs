@@ -526,14 +526,53 @@ impl<'a> Package<'a> {
 
     /// Inside `if debug { ... }` where `debug` is a package constant `false`.
     pub(crate) fn in_dead_branch(&self, file: usize, node: Node<'a>) -> bool {
-        ancestors(node).any(|n| {
-            n.kind() == "if_statement"
-                && n.child_by_field_name("condition").is_some_and(|c| {
-                    c.kind() == "identifier" && self.false_consts.contains(self.text(file, c))
-                })
-                && n.child_by_field_name("consequence")
-                    .is_some_and(|b| super::contains(b, node))
-        })
+        if self.false_consts.is_empty() {
+            return false;
+        }
+        let dead = self.dead_branches.get_or_init(|| {
+            (0..self.files.len())
+                .map(|file| self.dead_branches_of(file))
+                .collect()
+        });
+        dead[file]
+            .iter()
+            .any(|&(start, end)| start <= node.start_byte() && node.end_byte() <= end)
+    }
+
+    /// The byte ranges of the bodies of `if c { ... }` in a file, for the
+    /// package's constants `c` declared `false`. Each condition is found
+    /// where the constant's name is written, not by a walk of the tree.
+    fn dead_branches_of(&self, file: usize) -> Vec<(usize, usize)> {
+        let source = self.files[file];
+        let root = source.tree.root_node();
+        let text = &source.text;
+        let mut ranges = Vec::new();
+        for name in &self.false_consts {
+            for at in memchr::memmem::find_iter(text, name.as_bytes()) {
+                let Some(ident) = root
+                    .named_descendant_for_byte_range(at, at + name.len())
+                    .filter(|n| {
+                        n.kind() == "identifier"
+                            && n.start_byte() == at
+                            && n.end_byte() == at + name.len()
+                    })
+                else {
+                    continue;
+                };
+                let Some(stmt) = ident.parent().filter(|p| p.kind() == "if_statement") else {
+                    continue;
+                };
+                if stmt
+                    .child_by_field_name("condition")
+                    .is_some_and(|c| c.id() == ident.id())
+                {
+                    if let Some(body) = stmt.child_by_field_name("consequence") {
+                        ranges.push((body.start_byte(), body.end_byte()));
+                    }
+                }
+            }
+        }
+        ranges
     }
 
     /// After the function around `node` has started goroutines and then

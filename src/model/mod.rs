@@ -55,6 +55,11 @@ pub struct Package<'a> {
     /// Package constants declared `false` (`const debug = false`): code under
     /// `if debug` never runs.
     pub false_consts: std::collections::HashSet<String>,
+    /// The bodies of `if c { ... }` for constants `c` declared `false`, per
+    /// file, found on first use.
+    dead_branches: std::cell::OnceCell<Vec<Vec<(usize, usize)>>>,
+    /// The name in each file's `package` clause.
+    package_names: Vec<String>,
     /// The names of map-typed struct fields, computed on first use.
     map_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
     /// The names of all struct fields, computed on first use.
@@ -185,6 +190,8 @@ impl<'a> Package<'a> {
             once_flags: RefCell::new(HashMap::new()),
             started_once: RefCell::new(HashMap::new()),
             map_field_names: std::cell::OnceCell::new(),
+            dead_branches: std::cell::OnceCell::new(),
+            package_names: Vec::new(),
             any_field_names: std::cell::OnceCell::new(),
             name_index: std::cell::OnceCell::new(),
             call_graph: RefCell::new(callgraph::CallGraphMemo::default()),
@@ -201,6 +208,7 @@ impl<'a> Package<'a> {
             list_lock_memo: RefCell::new(HashMap::new()),
             false_consts: std::collections::HashSet::new(),
         };
+        pkg.package_names = pkg.files.iter().map(|f| Self::package_name_of(f)).collect();
         for (file, source) in pkg.files.clone().into_iter().enumerate() {
             let src = &source.text;
             let root = source.tree.root_node();
@@ -296,14 +304,19 @@ impl<'a> Package<'a> {
 
     /// The name in a file's `package` clause.
     pub fn package_name(&self, file: usize) -> &str {
-        let root = self.files[file].tree.root_node();
+        &self.package_names[file]
+    }
+
+    fn package_name_of(file: &SourceFile) -> String {
+        let root = file.tree.root_node();
         let mut cursor = root.walk();
         let clause = root
             .named_children(&mut cursor)
             .find(|n| n.kind() == "package_clause");
         clause
             .and_then(|c| c.named_child(0))
-            .map_or("", |n| self.text(file, n))
+            .map_or("", |n| file.text_of(n))
+            .to_string()
     }
 
     /// The names of every field of the package's structs.
