@@ -6,6 +6,8 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use super::callgraph::NameIndex;
+
 use tree_sitter::Node;
 
 use super::scope::{BindKind, ParamRole, Resolved};
@@ -85,6 +87,13 @@ pub struct AccessMatch<'a> {
     pub map_node: Node<'a>,
 }
 
+/// Every file of a package walked once: per file, its map accesses and the
+/// ids of the operands written rather than read; and the name index.
+pub struct WalkIndex<'a> {
+    files: Vec<(Vec<AccessMatch<'a>>, HashSet<usize>)>,
+    pub(super) names: NameIndex<'a>,
+}
+
 /// Each starter's walk for `starter_accesses_after`, by (file, function node
 /// id): the regions that are other code, and the calls, from its top.
 pub type StarterWalks<'a> = HashMap<(usize, usize), Rc<(Vec<(usize, usize)>, Vec<Node<'a>>)>>;
@@ -100,9 +109,10 @@ impl<'a> Package<'a> {
         self.access_index.get_or_init(|| {
             (0..self.files.len())
                 .map(|file| {
-                    let (all, targets) = self.find_accesses_and_targets(file);
+                    let (all, targets) = &self.walk_index().files[file];
                     let mut found: Vec<AccessMatch<'a>> = all
-                        .into_iter()
+                        .iter()
+                        .copied()
                         .filter(|a| a.kind == AccessKind::Write || !targets.contains(&a.node.id()))
                         .filter(|a| self.is_library_access(file, a))
                         // `if debug { ... }` with `const debug = false` never runs.
@@ -122,27 +132,49 @@ impl<'a> Package<'a> {
     /// assignments to a name or field, which may replace a map), then reads
     /// (`m[k]`, `range m`, `len(m)`), each in source order.
     pub fn find_accesses(&self, file: usize) -> Vec<AccessMatch<'a>> {
-        self.find_accesses_and_targets(file).0
+        self.find_accesses_and_targets(file, None).0
+    }
+
+    /// Every file walked once, for the map accesses and the name index.
+    pub(super) fn walk_index(&self) -> &WalkIndex<'a> {
+        self.name_index.get_or_init(|| {
+            let mut names = NameIndex::default();
+            let files = (0..self.files.len())
+                .map(|file| self.find_accesses_and_targets(file, Some(&mut names)))
+                .collect();
+            WalkIndex { files, names }
+        })
     }
 
     /// `find_accesses`, and the ids of the nodes that are written rather than
     /// read: the operands of `++` and `--`, and the left-hand expressions of
     /// assignments, short variable declarations and range clauses.
+    /// With `names`, the walk also fills the name index (see `index_name`).
     fn find_accesses_and_targets(
         &self,
         file: usize,
-    ) -> (Vec<AccessMatch<'a>>, std::collections::HashSet<usize>) {
+        mut names: Option<&mut NameIndex<'a>>,
+    ) -> (Vec<AccessMatch<'a>>, HashSet<usize>) {
         let kinds = &*KINDS;
         let source = self.files[file];
         let mut writes = Vec::new();
         let mut reads = Vec::new();
-        let mut targets = std::collections::HashSet::new();
+        let mut targets = HashSet::new();
+        let mut called = HashSet::new();
         let mut cursor = source.tree.walk();
         loop {
             let n = cursor.node();
             let k = n.kind_id();
+            if let Some(index) = names.as_deref_mut() {
+                let field = if k == kinds.identifier || k == kinds.field_identifier {
+                    cursor.field_name()
+                } else {
+                    None
+                };
+                self.index_name(file, n, field, index, &mut called);
+            }
             if k == kinds.assignment || k == kinds.short_var || k == kinds.range {
-                if let Some(left) = n.child_by_field_id(kinds.left.get())
+                if let Some(left) = n.child_by_field_id(kinds.left_field)
                     && left.kind_id() == kinds.expression_list
                 {
                     let mut c = left.walk();
@@ -153,12 +185,12 @@ impl<'a> Package<'a> {
                 targets.extend(n.named_children(&mut c).map(|t| t.id()));
             }
             if k == kinds.assignment {
-                if let Some(left) = n.child_by_field_name("left") {
+                if let Some(left) = n.child_by_field_id(kinds.left_field) {
                     let mut c = left.walk();
                     for target in left.named_children(&mut c) {
                         let t = target.kind_id();
                         if t == kinds.index {
-                            if let Some(map) = target.child_by_field_name("operand") {
+                            if let Some(map) = target.child_by_field_id(kinds.operand_field) {
                                 writes.push(AccessMatch {
                                     kind: AccessKind::Write,
                                     node: target,
@@ -176,7 +208,7 @@ impl<'a> Package<'a> {
                 }
             } else if k == kinds.inc || k == kinds.dec {
                 if let Some(target) = n.named_child(0).filter(|t| t.kind_id() == kinds.index) {
-                    if let Some(map) = target.child_by_field_name("operand") {
+                    if let Some(map) = target.child_by_field_id(kinds.operand_field) {
                         writes.push(AccessMatch {
                             kind: AccessKind::Write,
                             node: target,
@@ -185,8 +217,8 @@ impl<'a> Package<'a> {
                     }
                 }
             } else if k == kinds.call {
-                let function = n.child_by_field_name("function");
-                let args = n.child_by_field_name("arguments");
+                let function = n.child_by_field_id(kinds.function_field);
+                let args = n.child_by_field_id(kinds.arguments_field);
                 if let (Some(function), Some(args)) = (function, args)
                     && function.kind_id() == kinds.selector
                 {
@@ -212,7 +244,7 @@ impl<'a> Package<'a> {
                     }
                 }
             } else if k == kinds.index {
-                if let Some(map) = n.child_by_field_name("operand") {
+                if let Some(map) = n.child_by_field_id(kinds.operand_field) {
                     reads.push(AccessMatch {
                         kind: AccessKind::Read,
                         node: n,
@@ -220,7 +252,7 @@ impl<'a> Package<'a> {
                     });
                 }
             } else if k == kinds.range {
-                if let Some(map) = n.child_by_field_name("right") {
+                if let Some(map) = n.child_by_field_id(kinds.right_field) {
                     reads.push(AccessMatch {
                         kind: AccessKind::Read,
                         node: n,
@@ -296,8 +328,8 @@ fn library_accesses<'a>(
 ) {
     use super::library::{ArgUse, READ_METHODS, WRITE_METHODS, package_call};
     let (Some(operand), Some(field)) = (
-        function.child_by_field_name("operand"),
-        function.child_by_field_name("field"),
+        function.child_by_field_id(KINDS.operand_field),
+        function.child_by_field_id(KINDS.field_field),
     ) else {
         return;
     };
@@ -349,32 +381,48 @@ struct Kinds {
     assignment: u16,
     short_var: u16,
     expression_list: u16,
-    left: std::num::NonZeroU16,
+    left_field: u16,
+    operand_field: u16,
+    function_field: u16,
+    arguments_field: u16,
+    right_field: u16,
+    field_field: u16,
     inc: u16,
     dec: u16,
     call: u16,
     index: u16,
     range: u16,
     identifier: u16,
+    field_identifier: u16,
     selector: u16,
 }
 
 static KINDS: std::sync::LazyLock<Kinds> = std::sync::LazyLock::new(|| {
     let language = crate::parse::language();
     let id = |kind: &str| language.id_for_node_kind(kind, true);
+    let field = |name: &str| {
+        language
+            .field_id_for_name(name)
+            .unwrap_or_else(|| panic!("the grammar has a `{name}` field"))
+            .get()
+    };
     Kinds {
         assignment: id("assignment_statement"),
         short_var: id("short_var_declaration"),
         expression_list: id("expression_list"),
-        left: language
-            .field_id_for_name("left")
-            .expect("the grammar has a `left` field"),
+        left_field: field("left"),
+        operand_field: field("operand"),
+        function_field: field("function"),
+        arguments_field: field("arguments"),
+        right_field: field("right"),
+        field_field: field("field"),
         inc: id("inc_statement"),
         dec: id("dec_statement"),
         call: id("call_expression"),
         index: id("index_expression"),
         range: id("range_clause"),
         identifier: id("identifier"),
+        field_identifier: id("field_identifier"),
         selector: id("selector_expression"),
     }
 });

@@ -86,81 +86,65 @@ fn args_of(call: Node<'_>) -> Vec<Node<'_>> {
 
 impl<'a> Package<'a> {
     fn name_index(&self) -> &NameIndex<'a> {
-        self.name_index.get_or_init(|| {
-            let mut index = NameIndex::default();
-            for (file, source) in self.files.iter().enumerate() {
-                let mut cursor = source.tree.walk();
-                // The function position of the call whose child the cursor is on.
-                loop {
-                    let n = cursor.node();
-                    match n.kind() {
-                        "call_expression" => {
-                            if let Some(f) = n.child_by_field_name("function") {
-                                let name = match f.kind() {
-                                    "identifier" => Some(self.text(file, f)),
-                                    "selector_expression" => {
-                                        let text = self.text(file, f);
-                                        if CALLBACKS.iter().any(|(c, _)| *c == text) {
-                                            Some(text)
-                                        } else {
-                                            f.child_by_field_name("field")
-                                                .map(|m| self.text(file, m))
-                                        }
-                                    }
-                                    _ => None,
-                                };
-                                if let Some(name) = name {
-                                    index
-                                        .calls
-                                        .entry(name.to_string())
-                                        .or_default()
-                                        .push((file, n));
-                                }
+        &self.walk_index().names
+    }
+
+    /// Adds node `n` of `file` to the name index, if it is a call or a use of
+    /// the name of one of the package's functions or methods. `field` is the
+    /// node's field in its parent. `called` holds the method names that are
+    /// the function of a call (`x.m` in `x.m(...)`): a walk in source order
+    /// sees the call before them.
+    pub(super) fn index_name(
+        &self,
+        file: usize,
+        n: Node<'a>,
+        field: Option<&str>,
+        index: &mut NameIndex<'a>,
+        called: &mut std::collections::HashSet<usize>,
+    ) {
+        match n.kind() {
+            "call_expression" => {
+                if let Some(f) = n.child_by_field_name("function") {
+                    let name = match f.kind() {
+                        "identifier" => Some(self.text(file, f)),
+                        "selector_expression" => {
+                            let method = f.child_by_field_name("field");
+                            if let Some(m) = method {
+                                called.insert(m.id());
+                            }
+                            let text = self.text(file, f);
+                            if CALLBACKS.iter().any(|(c, _)| *c == text) {
+                                Some(text)
+                            } else {
+                                method.map(|m| self.text(file, m))
                             }
                         }
-                        "identifier" | "field_identifier"
-                            if cursor.field_name() != Some("function") =>
-                        {
-                            let name = self.text(file, n);
-                            // Only names of the package's functions and methods matter.
-                            if self.funcs.contains_key(name)
-                                || self.methods_by_name.contains_key(name)
-                            {
-                                let called = n.kind() == "field_identifier"
-                                    && n.parent().is_some_and(|sel| {
-                                        sel.kind() == "selector_expression"
-                                            && sel.parent().is_some_and(|c| {
-                                                c.kind() == "call_expression"
-                                                    && c.child_by_field_name("function")
-                                                        .is_some_and(|f| f.id() == sel.id())
-                                            })
-                                    });
-                                if !called {
-                                    index
-                                        .values
-                                        .entry(name.to_string())
-                                        .or_default()
-                                        .push((file, n));
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                    if cursor.goto_first_child() {
-                        continue;
-                    }
-                    while !cursor.goto_next_sibling() {
-                        if !cursor.goto_parent() {
-                            break;
-                        }
-                    }
-                    if cursor.node().id() == source.tree.root_node().id() {
-                        break;
+                        _ => None,
+                    };
+                    if let Some(name) = name {
+                        index
+                            .calls
+                            .entry(name.to_string())
+                            .or_default()
+                            .push((file, n));
                     }
                 }
             }
-            index
-        })
+            "identifier" | "field_identifier" if field != Some("function") => {
+                let name = self.text(file, n);
+                // Only names of the package's functions and methods matter.
+                if (self.funcs.contains_key(name) || self.methods_by_name.contains_key(name))
+                    && !(n.kind() == "field_identifier" && called.contains(&n.id()))
+                {
+                    index
+                        .values
+                        .entry(name.to_string())
+                        .or_default()
+                        .push((file, n));
+                }
+            }
+            _ => {}
+        }
     }
 
     /// The call sites of a function of the package (a declaration, or a
