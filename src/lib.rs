@@ -477,11 +477,29 @@ fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> P
         .map(|r| r.target.display.clone())
         .collect();
     result.stats.read = lap();
-    if options.prefilter && !prefilter::may_have_findings(texts.iter().map(|r| r.text.as_slice())) {
-        result.files = result.checked.len();
-        result.stats.prefilter_skipped = texts.len();
-        result.stats.prefilter = lap();
-        return result;
+    let mut left_out = 0;
+    if options.prefilter {
+        let bytes: Vec<&[u8]> = texts.iter().map(|r| r.text.as_slice()).collect();
+        match prefilter::decide(&bytes) {
+            prefilter::Decision::All => {}
+            prefilter::Decision::Skip => {
+                result.files = result.checked.len();
+                result.stats.prefilter_skipped = texts.len();
+                result.stats.prefilter = lap();
+                return result;
+            }
+            prefilter::Decision::Only(keep) => {
+                // The files left out still count as checked: nothing can be reported in them.
+                result.stats.prefilter_skipped = texts.len() - keep.len();
+                let mut i = 0;
+                texts.retain(|r| {
+                    i += 1;
+                    let kept = keep.contains(&(i - 1));
+                    left_out += usize::from(!kept && r.report);
+                    kept
+                });
+            }
+        }
     }
     result.stats.prefilter = lap();
     let loaded: Vec<Loaded> = texts.into_par_iter().map(parse_file).collect();
@@ -497,7 +515,7 @@ fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> P
         }
     }
     result.stats.parse = lap();
-    result.files = reported.iter().filter(|&&r| r).count();
+    result.files = reported.iter().filter(|&&r| r).count() + left_out;
     let directives: Vec<suppress::Directives> = files.iter().map(suppress::directives).collect();
     for (i, f) in files.iter().enumerate().filter(|&(i, _)| reported[i]) {
         if let Some((line, column)) = f.first_syntax_error() {

@@ -6,7 +6,9 @@
 //! `recover`. A package with a suppression directive is parsed too, so that
 //! a malformed one is still reported. Most packages have none of these: they
 //! are read but not parsed, and the findings are the same as without the
-//! prefilter.
+//! prefilter. In a package with no map, or nothing concurrent, no race can
+//! be found, and only the files with a `recover` or a directive
+//! are parsed: what can be reported there is about that file alone.
 
 use std::sync::LazyLock;
 
@@ -59,21 +61,53 @@ static MATCHER: LazyLock<(AhoCorasick, Vec<Class>)> = LazyLock::new(|| {
 
 /// Whether any rule may report on a package made of these files' texts.
 pub fn may_have_findings<'t>(texts: impl IntoIterator<Item = &'t [u8]>) -> bool {
+    let texts: Vec<&[u8]> = texts.into_iter().collect();
+    decide(&texts) != Decision::Skip
+}
+
+/// Which files of a package to parse.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// None: no rule can report anything.
+    Skip,
+    /// All of them.
+    All,
+    /// Only these (indices into the texts): the package has no map, or
+    /// nothing concurrent, so no race can be found in it, and what is left to
+    /// report concerns single files: a `defer recover()` (`GML002`) and a
+    /// malformed suppression directive, in the files that have them.
+    Only(Vec<usize>),
+}
+
+/// Which files of a package made of these texts any rule may need.
+pub fn decide(texts: &[&[u8]]) -> Decision {
     let (matcher, classes) = &*MATCHER;
     let (mut map, mut concurrency) = (false, false);
-    for text in texts {
+    let mut local = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let mut is_local = false;
         for m in matcher.find_overlapping_iter(text) {
             match classes[m.pattern().as_usize()] {
-                Class::Recover | Class::Directive => return true,
+                Class::Recover | Class::Directive => is_local = true,
                 Class::Map => map = true,
                 Class::Concurrency => concurrency = true,
             }
             if map && concurrency {
-                return true;
+                return Decision::All;
+            }
+            if is_local && map && concurrency {
+                break;
             }
         }
+        if is_local {
+            local.push(i);
+        }
     }
-    false
+    if local.is_empty() {
+        Decision::Skip
+    } else {
+        Decision::Only(local)
+    }
 }
 
 #[cfg(test)]
@@ -100,5 +134,29 @@ mod tests {
             "package p\nfunc f(q url.Values) {\n\tgo q.Add(\"k\", \"v\")\n}\n"
         ]));
         assert!(yes(&["package p\n//gomaplint:ignore GML001\n"]));
+    }
+
+    #[test]
+    fn files_of_a_package_without_races_parsed_only_where_they_report() {
+        use super::{Decision, decide};
+        let only_recover = decide(&[
+            b"package p\nvar m = map[int]int{}\n",
+            b"package p\nfunc f() { defer recover() }\n",
+            b"package p\nfunc g() { m[1] = 2 }\n",
+        ]);
+        assert_eq!(only_recover, Decision::Only(vec![1]));
+        let directive = decide(&[
+            b"package p\nfunc f() {}\n",
+            b"package p\n//nolint:gomaplint // reason\nfunc g() {}\n",
+        ]);
+        assert_eq!(directive, Decision::Only(vec![1]));
+        // A map and a goroutine anywhere in the package: every file can matter.
+        let racy = decide(&[
+            b"package p\nfunc f() { defer recover() }\n",
+            b"package p\nvar m = map[int]int{}\n",
+            b"package p\nfunc g() {\n\tgo h()\n}\n",
+        ]);
+        assert_eq!(racy, Decision::All);
+        assert_eq!(decide(&[b"package p\nfunc f() {}\n"]), Decision::Skip);
     }
 }
