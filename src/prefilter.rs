@@ -79,14 +79,20 @@ pub enum Decision {
     Only(Vec<usize>),
 }
 
-/// Which files of a package made of these texts any rule may need.
+/// Which files of a package made of these texts any rule may need. Words
+/// count in code only, not in comments and literals (`// go on`, `"map["`),
+/// except the directives, which are comments.
 pub fn decide(texts: &[&[u8]]) -> Decision {
     let (matcher, classes) = &*MATCHER;
     let (mut map, mut concurrency) = (false, false);
     let mut local = Vec::new();
     for (i, text) in texts.iter().enumerate() {
-        let mut is_local = false;
-        for m in matcher.find_overlapping_iter(text) {
+        let code = code_only(text);
+        let mut is_local = code.is_some()
+            && DIRECTIVES
+                .iter()
+                .any(|w| memchr::memmem::find(text, w.as_bytes()).is_some());
+        for m in matcher.find_overlapping_iter(code.as_deref().unwrap_or(text)) {
             match classes[m.pattern().as_usize()] {
                 Class::Recover | Class::Directive => is_local = true,
                 Class::Map => map = true,
@@ -108,6 +114,56 @@ pub fn decide(texts: &[&[u8]]) -> Decision {
     } else {
         Decision::Only(local)
     }
+}
+
+/// The words of `Class::Directive`, looked for in the whole text.
+const DIRECTIVES: &[&str] = &["gomaplint", "lint:ignore", "nolint"];
+
+/// The text with its comments and string and rune literals blanked (each of
+/// their bytes made `0x01`, which no word holds), so that words match in code
+/// only. `None` when a literal or comment does not end as Go says it must
+/// (the file does not lex): then the whole text is searched, as tree-sitter
+/// may still find code after the point where a lexer gives up.
+pub fn code_only(text: &[u8]) -> Option<Vec<u8>> {
+    const BLANK: u8 = 0x01;
+    let mut out = text.to_vec();
+    let mut i = 0;
+    let n = text.len();
+    while let Some(at) = memchr::memchr3(b'/', b'"', b'`', &text[i..])
+        .map(|at| i + at)
+        .into_iter()
+        .chain(memchr::memchr(b'\'', &text[i..]).map(|at| i + at))
+        .min()
+    {
+        let end = match text[at] {
+            b'/' if text.get(at + 1) == Some(&b'/') => {
+                memchr::memchr(b'\n', &text[at..]).map_or(n, |e| at + e)
+            }
+            b'/' if text.get(at + 1) == Some(&b'*') => {
+                at + 2 + memchr::memmem::find(&text[at + 2..], b"*/")? + 2
+            }
+            b'/' => {
+                i = at + 1;
+                continue;
+            }
+            b'`' => at + 1 + memchr::memchr(b'`', &text[at + 1..])? + 1,
+            quote => {
+                // "..." and '...': escapes, and no newline before the closing quote.
+                let mut j = at + 1;
+                loop {
+                    match *text.get(j)? {
+                        b'\\' => j += 2,
+                        b'\n' => return None,
+                        c if c == quote => break j + 1,
+                        _ => j += 1,
+                    }
+                }
+            }
+        };
+        out[at..end.min(n)].fill(BLANK);
+        i = end.min(n);
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -134,6 +190,34 @@ mod tests {
             "package p\nfunc f(q url.Values) {\n\tgo q.Add(\"k\", \"v\")\n}\n"
         ]));
         assert!(yes(&["package p\n//gomaplint:ignore GML001\n"]));
+    }
+
+    #[test]
+    fn words_count_in_code_only() {
+        use super::code_only;
+        let blank = |t: &str| {
+            code_only(t.as_bytes()).map(|c| String::from_utf8(c).unwrap().replace('\u{1}', "_"))
+        };
+        assert_eq!(
+            blank("a // go on\nb /* map[ */ c \"go \\\" x\" d `\nrecover` e '\\'' f '/'")
+                .as_deref(),
+            Some("a ________\nb __________ c _________ d __________ e ____ f ___")
+        );
+        assert_eq!(blank("x / y"), Some("x / y".into()));
+        // Literals that do not end: the whole text counts.
+        assert_eq!(blank("s := \"go on\nx"), None);
+        assert_eq!(blank("/* go"), None);
+        assert_eq!(blank("`go"), None);
+        let yes = |texts: &[&str]| may_have_findings(texts.iter().map(|t| t.as_bytes()));
+        // A map, and `go` only in a comment or a string: nothing concurrent.
+        assert!(!yes(&[
+            "package p\nvar m = map[int]int{}\n// we go on\nvar s = \" go \"\n"
+        ]));
+        assert!(!yes(&[
+            "package p\nvar s = \"map[\"\nfunc f() {\n\tgo g()\n}\n"
+        ]));
+        // A directive is a comment.
+        assert!(yes(&["package p\n// nolint:gomaplint // reason\n"]));
     }
 
     #[test]
