@@ -6,8 +6,6 @@
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use super::callgraph::NameIndex;
-
 use tree_sitter::Node;
 
 use super::scope::{BindKind, ParamRole, Resolved};
@@ -87,13 +85,6 @@ pub struct AccessMatch<'a> {
     pub map_node: Node<'a>,
 }
 
-/// Every file of a package walked once: per file, its map accesses and the
-/// ids of the operands written rather than read; and the name index.
-pub struct WalkIndex<'a> {
-    files: Vec<(Vec<AccessMatch<'a>>, HashSet<usize>)>,
-    pub(super) names: NameIndex<'a>,
-}
-
 /// Each starter's walk for `starter_accesses_after`, by (file, function node
 /// id): the regions that are other code, and the calls, from its top.
 pub type StarterWalks<'a> = HashMap<(usize, usize), Rc<(Vec<(usize, usize)>, Vec<Node<'a>>)>>;
@@ -109,10 +100,9 @@ impl<'a> Package<'a> {
         self.access_index.get_or_init(|| {
             (0..self.files.len())
                 .map(|file| {
-                    let (all, targets) = &self.walk_index().files[file];
+                    let (all, targets) = self.find_accesses_and_targets(file);
                     let mut found: Vec<AccessMatch<'a>> = all
-                        .iter()
-                        .copied()
+                        .into_iter()
                         .filter(|a| a.kind == AccessKind::Write || !targets.contains(&a.node.id()))
                         .filter(|a| self.is_library_access(file, a))
                         // `if debug { ... }` with `const debug = false` never runs.
@@ -132,57 +122,35 @@ impl<'a> Package<'a> {
     /// assignments to a name or field, which may replace a map), then reads
     /// (`m[k]`, `range m`, `len(m)`), each in source order.
     pub fn find_accesses(&self, file: usize) -> Vec<AccessMatch<'a>> {
-        self.find_accesses_and_targets(file, None).0
-    }
-
-    /// Every file walked once, for the map accesses and the name index.
-    pub(super) fn walk_index(&self) -> &WalkIndex<'a> {
-        self.name_index.get_or_init(|| {
-            let mut names = NameIndex::default();
-            let files = (0..self.files.len())
-                .map(|file| self.find_accesses_and_targets(file, Some(&mut names)))
-                .collect();
-            WalkIndex { files, names }
-        })
+        self.find_accesses_and_targets(file).0
     }
 
     /// `find_accesses`, and the ids of the nodes that are written rather than
     /// read: the operands of `++` and `--`, and the left-hand expressions of
     /// assignments, short variable declarations and range clauses.
-    /// With `names`, the walk also fills the name index (see `index_name`).
-    fn find_accesses_and_targets(
-        &self,
-        file: usize,
-        mut names: Option<&mut NameIndex<'a>>,
-    ) -> (Vec<AccessMatch<'a>>, HashSet<usize>) {
+    fn find_accesses_and_targets(&self, file: usize) -> (Vec<AccessMatch<'a>>, HashSet<usize>) {
         let kinds = &*KINDS;
         let source = self.files[file];
         let mut writes = Vec::new();
         let mut reads = Vec::new();
         let mut targets = HashSet::new();
-        let mut called = HashSet::new();
+        // Only operands that the walk could take for reads need keeping.
+        let read_kind =
+            |t: Node<'a>| (t.kind_id() == kinds.index || t.kind_id() == kinds.call).then(|| t.id());
         let mut cursor = source.tree.walk();
         loop {
             let n = cursor.node();
             let k = n.kind_id();
-            if let Some(index) = names.as_deref_mut() {
-                let field = if k == kinds.identifier || k == kinds.field_identifier {
-                    cursor.field_name()
-                } else {
-                    None
-                };
-                self.index_name(file, n, field, index, &mut called);
-            }
             if k == kinds.assignment || k == kinds.short_var || k == kinds.range {
                 if let Some(left) = n.child_by_field_id(kinds.left_field)
                     && left.kind_id() == kinds.expression_list
                 {
                     let mut c = left.walk();
-                    targets.extend(left.named_children(&mut c).map(|t| t.id()));
+                    targets.extend(left.named_children(&mut c).filter_map(read_kind));
                 }
             } else if k == kinds.inc || k == kinds.dec {
                 let mut c = n.walk();
-                targets.extend(n.named_children(&mut c).map(|t| t.id()));
+                targets.extend(n.named_children(&mut c).filter_map(read_kind));
             }
             if k == kinds.assignment {
                 if let Some(left) = n.child_by_field_id(kinds.left_field) {
@@ -393,7 +361,6 @@ struct Kinds {
     index: u16,
     range: u16,
     identifier: u16,
-    field_identifier: u16,
     selector: u16,
 }
 
@@ -422,7 +389,6 @@ static KINDS: std::sync::LazyLock<Kinds> = std::sync::LazyLock::new(|| {
         index: id("index_expression"),
         range: id("range_clause"),
         identifier: id("identifier"),
-        field_identifier: id("field_identifier"),
         selector: id("selector_expression"),
     }
 });

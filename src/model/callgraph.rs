@@ -86,7 +86,34 @@ fn args_of(call: Node<'_>) -> Vec<Node<'_>> {
 
 impl<'a> Package<'a> {
     fn name_index(&self) -> &NameIndex<'a> {
-        &self.walk_index().names
+        self.name_index.get_or_init(|| {
+            let mut index = NameIndex::default();
+            for (file, source) in self.files.iter().enumerate() {
+                let mut called = std::collections::HashSet::new();
+                let mut cursor = source.tree.walk();
+                loop {
+                    let n = cursor.node();
+                    let field = if matches!(n.kind(), "identifier" | "field_identifier") {
+                        cursor.field_name()
+                    } else {
+                        None
+                    };
+                    self.index_name(file, n, field, &mut index, &mut called);
+                    if cursor.goto_first_child() {
+                        continue;
+                    }
+                    while !cursor.goto_next_sibling() {
+                        if !cursor.goto_parent() {
+                            break;
+                        }
+                    }
+                    if cursor.node().id() == source.tree.root_node().id() {
+                        break;
+                    }
+                }
+            }
+            index
+        })
     }
 
     /// Adds node `n` of `file` to the name index, if it is a call or a use of
@@ -94,7 +121,7 @@ impl<'a> Package<'a> {
     /// node's field in its parent. `called` holds the method names that are
     /// the function of a call (`x.m` in `x.m(...)`): a walk in source order
     /// sees the call before them.
-    pub(super) fn index_name(
+    fn index_name(
         &self,
         file: usize,
         n: Node<'a>,
@@ -116,7 +143,12 @@ impl<'a> Package<'a> {
                             if CALLBACKS.iter().any(|(c, _)| *c == text) {
                                 Some(text)
                             } else {
-                                method.map(|m| self.text(file, m))
+                                // Looked up by the names of the package's
+                                // functions and methods only.
+                                method.map(|m| self.text(file, m)).filter(|m| {
+                                    self.funcs.contains_key(*m)
+                                        || self.methods_by_name.contains_key(*m)
+                                })
                             }
                         }
                         _ => None,

@@ -64,9 +64,8 @@ pub struct Package<'a> {
     map_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
     /// The names of all struct fields, computed on first use.
     any_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
-    /// One walk of every file, on first use: its map accesses and written
-    /// operands, and every call and use of a name, by name.
-    name_index: std::cell::OnceCell<access::WalkIndex<'a>>,
+    /// Every call and use of a name, by name, indexed on first use.
+    name_index: std::cell::OnceCell<callgraph::NameIndex<'a>>,
     /// Call sites and value uses found so far.
     call_graph: callgraph::CallGraphCell<'a>,
     /// What ownership has found out so far.
