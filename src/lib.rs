@@ -325,15 +325,20 @@ pub fn lint_packages(packages: Vec<PackageFiles>, options: Options) -> Outcome {
 }
 
 /// Source bytes in flight that any set of packages may use together; a
-/// larger package runs with nothing else, except its own files' parses. A
-/// parsed package takes about 35 times its source in memory (tree-sitter's
+/// larger package runs with nothing else but small packages (see
+/// `BESIDE_LARGEST`), and its own files' parses. A parsed package takes about 35 times its source in memory (tree-sitter's
 /// trees, mostly), so this is about 140 MB.
 const BYTES_IN_FLIGHT: u64 = 4_000_000;
 
+/// Source bytes that may run beside the largest package: while one thread
+/// models a package too large to share the budget with, the others take
+/// small packages instead of waiting.
+const BESIDE_LARGEST: u64 = 250_000;
+
 /// Hands packages to worker threads: largest first, and only while the
 /// source bytes of the packages in flight stay within the budget, the larger
-/// of `BYTES_IN_FLIGHT` and the largest package. A worker that must wait
-/// helps with the parses of the packages in flight.
+/// of `BYTES_IN_FLIGHT` and the largest package plus `BESIDE_LARGEST`. A
+/// worker that must wait helps with the parses of the packages in flight.
 struct Scheduler<'s> {
     sizes: &'s [u64],
     budget: u64,
@@ -348,7 +353,7 @@ impl<'s> Scheduler<'s> {
         let largest = sizes.iter().copied().max().unwrap_or(0);
         Scheduler {
             sizes,
-            budget: largest.max(BYTES_IN_FLIGHT),
+            budget: (largest + BESIDE_LARGEST).max(BYTES_IN_FLIGHT),
             state: Mutex::new((order.into(), 0)),
         }
     }

@@ -4,6 +4,29 @@ use std::cell::RefCell;
 
 use tree_sitter::{Language, Parser, Tree};
 
+/// Makes tree-sitter allocate with mimalloc instead of the C library's
+/// malloc: its trees are millions of small blocks, which two threads
+/// allocate and free faster with mimalloc (the standard library's lint took
+/// about 9 s with malloc, 7.5 s with mimalloc, at the same peak memory).
+/// Call it first thing, before anything of tree-sitter is made: a block must
+/// be freed by the allocator that made it. Later calls do nothing.
+pub fn use_mimalloc() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: called before any tree-sitter object exists (see above),
+        // with mimalloc's C functions, which have the signatures of malloc,
+        // calloc, realloc and free.
+        unsafe {
+            tree_sitter::set_allocator(
+                Some(libmimalloc_sys::mi_malloc),
+                Some(libmimalloc_sys::mi_calloc),
+                Some(libmimalloc_sys::mi_realloc),
+                Some(libmimalloc_sys::mi_free),
+            );
+        }
+    });
+}
+
 pub fn language() -> Language {
     tree_sitter_go::LANGUAGE.into()
 }

@@ -332,6 +332,8 @@ fn corners() {
 }
 
 fn main() {
+    // The bare parse allocates as the linter does.
+    gomaplint::parse::use_mimalloc();
     // `cargo bench` passes `--bench`; nothing else is read from the command line.
     let only = std::env::var("GOMAPLINT_BENCH_ONLY").ok();
     let wants = |part: &str| only.as_deref().is_none_or(|o| o == part);
