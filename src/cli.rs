@@ -83,7 +83,7 @@ pub struct Cli {
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
 
-    /// Parse every package, also those the byte prefilter shows no rule can
+    /// Parse every file, also those the byte prefilter shows no rule can
     /// report on (the findings are the same; for checking that they are)
     #[arg(long)]
     pub no_prefilter: bool,
