@@ -405,3 +405,52 @@ fn declared_in_signature<'a>(func: Node<'a>, name: &str, src: &[u8]) -> Option<B
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Resolved;
+    use crate::model::Package;
+    use crate::source::SourceFile;
+
+    /// How every `x` in function `f` of `text` resolves: (local?, line of the
+    /// declaring name, counted from the line of `func f`).
+    fn resolutions(text: &str) -> Vec<(bool, usize)> {
+        let tree = crate::parse::parse(text.as_bytes()).expect("parses");
+        let source = SourceFile::new("t.go".into(), "t.go".into(), text.as_bytes().to_vec(), tree);
+        let pkg = Package::new(vec![&source]);
+        let (_, f) = pkg.funcs["f"];
+        let first = f.start_position().row;
+        let mut found = Vec::new();
+        crate::model::walk(f, |n| {
+            if n.kind() == "identifier" && pkg.text(0, n) == "x" {
+                found.push(match pkg.resolve(0, n) {
+                    Resolved::Local(b) => (true, b.name.start_position().row - first),
+                    Resolved::PackageVar(b) => (false, b.name.start_position().row),
+                    _ => (false, usize::MAX),
+                });
+            }
+            true
+        });
+        found
+    }
+
+    /// A long statement list finds declarations through its index; a short
+    /// one by scanning: both resolve every name alike.
+    #[test]
+    fn long_lists_resolve_names_as_short_ones() {
+        let body = "\tuse(x)\n\tx := 1\n\tuse(x)\n\t{\n\t\tuse(x)\n\t\tx := 2\n\t\tuse(x)\n\t}\n\
+                    \tx, y := 3, 4\n\tuse(x, y)\n\tvar x2 = x\n\tuse(x2)\n";
+        let package = "package p\n\nvar x = 0\n\nfunc use(...int) {}\n\n";
+        let short = format!("{package}func f() {{\n{body}}}\n");
+        // The same statements after 40 others, on one line so that lines agree.
+        let padding = "_ = 0; ".repeat(40);
+        let long = format!("{package}func f() {{ {padding}\n{body}}}\n");
+        let (short, long) = (resolutions(&short), resolutions(&long));
+        assert_eq!(short, long);
+        assert!(
+            short.contains(&(false, 2)),
+            "the first use is the package's x"
+        );
+        assert!(short.iter().filter(|(local, _)| *local).count() >= 6);
+    }
+}
