@@ -86,8 +86,17 @@ pub struct AccessMatch<'a> {
 }
 
 /// Each starter's walk for `starter_accesses_after`, by (file, function node
-/// id): the regions that are other code, and the calls, from its top.
-pub type StarterWalks<'a> = HashMap<(usize, usize), Rc<(Vec<(usize, usize)>, Vec<Node<'a>>)>>;
+/// id).
+pub type StarterWalks<'a> = HashMap<(usize, usize), Rc<StarterWalk<'a>>>;
+
+/// A function's own code, walked from its top: the regions that are other
+/// code (`go` statements, function literals, skipped regions), the calls
+/// to follow, and (for a starter) the map accesses outside those regions.
+pub struct StarterWalk<'a> {
+    excluded: Vec<(usize, usize)>,
+    calls: Vec<Node<'a>>,
+    accesses: Option<Vec<AccessMatch<'a>>>,
+}
 
 impl<'a> Package<'a> {
     /// Every map access of the package, per file, in source order: one walk
@@ -556,39 +565,64 @@ impl<'a> Package<'a> {
             // where it starts: walked once from its top, and cut at `from`.
             // Regions before `from` hold no node that counts (`owned` wants
             // nodes from `from` on), so only the calls need cutting.
-            let walked = match (&mut starter_walks, starter && idx == 0) {
-                (Some(memo), true) => memo
-                    .entry((frame.file, frame.func.id()))
-                    .or_insert_with(|| {
-                        // Only calls of the package's own code are followed.
-                        let (excluded, mut calls) = walk_from(0);
-                        calls.retain(|&c| self.callee(frame.file, c).is_some());
-                        Rc::new((excluded, calls))
-                    })
-                    .clone(),
-                _ => Rc::new(walk_from(from)),
-            };
-            let excluded = &walked.0;
-            let calls = &walked.1[walked.1.partition_point(|c| c.start_byte() < from)..];
             // The walk does not descend into an excluded node: the regions are
             // disjoint and in order, so only the last one starting at or before
             // a node can hold it (a zero-width node may sit where two meet).
-            let owned = |n: Node<'a>| {
+            let outside = |excluded: &[(usize, usize)], n: Node<'a>| {
                 let (start, end) = (n.start_byte(), n.end_byte());
                 let within = |&(s, e): &(usize, usize)| s <= start && end <= e;
                 let before = excluded.partition_point(|&(s, _)| s <= start);
-                let excluded_here = if start == end {
+                !if start == end {
                     excluded.iter().any(within)
                 } else {
                     before > 0 && within(&excluded[before - 1])
-                };
-                start >= from && !excluded_here
+                }
+            };
+            let memo = (starter && idx == 0)
+                .then_some(starter_walks.as_deref_mut())
+                .flatten();
+            let walked = match memo {
+                Some(memo) => memo
+                    .entry((frame.file, frame.func.id()))
+                    .or_insert_with(|| {
+                        // Only calls of the package's own code are followed,
+                        // and only accesses outside the excluded regions count.
+                        let (excluded, mut calls) = walk_from(0);
+                        calls.retain(|&c| self.callee(frame.file, c).is_some());
+                        let accesses = self
+                            .access_matches_in(q, frame.file, frame.func, 0)
+                            .iter()
+                            .filter(|a| outside(&excluded, a.node))
+                            .copied()
+                            .collect();
+                        Rc::new(StarterWalk {
+                            excluded,
+                            calls,
+                            accesses: Some(accesses),
+                        })
+                    })
+                    .clone(),
+                None => {
+                    let (excluded, calls) = walk_from(from);
+                    Rc::new(StarterWalk {
+                        excluded,
+                        calls,
+                        accesses: None,
+                    })
+                }
+            };
+            let excluded = &walked.excluded;
+            let calls = &walked.calls[walked.calls.partition_point(|c| c.start_byte() < from)..];
+            let owned = |n: Node<'a>| n.start_byte() >= from && outside(excluded, n);
+            let accesses = match &walked.accesses {
+                Some(all) => &all[all.partition_point(|a| a.node.start_byte() < from)..],
+                None => self.access_matches_in(q, frame.file, frame.func, from),
             };
             for &AccessMatch {
                 kind,
                 node,
                 map_node,
-            } in self.access_matches_in(q, frame.file, frame.func, from)
+            } in accesses
             {
                 (|| {
                     if !owned(node) {
