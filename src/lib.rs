@@ -326,8 +326,9 @@ pub fn lint_packages(packages: Vec<PackageFiles>, options: Options) -> Outcome {
 
 /// Source bytes in flight that any set of packages may use together; a
 /// larger package runs with nothing else but small packages (see
-/// `BESIDE_LARGEST`), and its own files' parses. A parsed package takes about 35 times its source in memory (tree-sitter's
-/// trees, mostly), so this is about 140 MB.
+/// `BESIDE_LARGEST`), and its own files' parses. A parsed package takes
+/// about 35 times its source in memory (tree-sitter's trees, mostly), so
+/// this is about 140 MB.
 const BYTES_IN_FLIGHT: u64 = 4_000_000;
 
 /// Source bytes that may run beside the largest package: while one thread

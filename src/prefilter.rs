@@ -88,10 +88,11 @@ pub fn decide(texts: &[&[u8]]) -> Decision {
     let mut local = Vec::new();
     for (i, text) in texts.iter().enumerate() {
         let code = code_only(text);
+        // Directives are comments: looked for in the whole text.
         let mut is_local = code.is_some()
-            && DIRECTIVES
-                .iter()
-                .any(|w| memchr::memmem::find(text, w.as_bytes()).is_some());
+            && WORDS.iter().any(|&(w, class)| {
+                class == Class::Directive && memchr::memmem::find(text, w.as_bytes()).is_some()
+            });
         for m in matcher.find_overlapping_iter(code.as_deref().unwrap_or(text)) {
             match classes[m.pattern().as_usize()] {
                 Class::Recover | Class::Directive => is_local = true,
@@ -100,9 +101,6 @@ pub fn decide(texts: &[&[u8]]) -> Decision {
             }
             if map && concurrency {
                 return Decision::All;
-            }
-            if is_local && map && concurrency {
-                break;
             }
         }
         if is_local {
@@ -115,9 +113,6 @@ pub fn decide(texts: &[&[u8]]) -> Decision {
         Decision::Only(local)
     }
 }
-
-/// The words of `Class::Directive`, looked for in the whole text.
-const DIRECTIVES: &[&str] = &["gomaplint", "lint:ignore", "nolint"];
 
 /// The text with its comments and string and rune literals blanked (each of
 /// their bytes made `0x01`, which no word holds), so that words match in code
