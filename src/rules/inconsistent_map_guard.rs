@@ -132,11 +132,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     // The query confirms that some code takes a lock at all.
     let lock_i = QUERY.capture("lock");
     let mut any_lock = false;
-    for f in pkg
-        .files
-        .iter()
-        .filter(|f| mentions_any(&f.text, &["Lock"]))
-    {
+    for f in pkg.files.iter() {
         QUERY.for_each_match_near(f.tree.root_node(), &f.text, &["Lock", "RLock"], |m| {
             any_lock |= m.captures.iter().any(|c| c.index == lock_i)
         });

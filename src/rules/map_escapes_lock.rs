@@ -125,7 +125,8 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         QUERY.capture("return"),
     );
     let concurrent = &ctx.analysis().concurrent;
-    // Only files that name a guarded map can take a reference to one.
+    // Only code that names a guarded map can take a reference to one: the
+    // query runs near those names.
     let names: Vec<&str> = guards
         .guard
         .keys()
@@ -135,9 +136,6 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         })
         .collect();
     for (file, source) in pkg.files.iter().enumerate() {
-        if !mentions_any(&source.text, &names) {
-            continue;
-        }
         QUERY.for_each_match_near(source.tree.root_node(), &source.text, &names, |m| {
             let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
             let Some(value) = get(value_i) else { return };

@@ -7,7 +7,7 @@ use super::unsynchronized_map_write::QUERY as MAP_WRITES;
 use super::{Context, Rule};
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::model::enclosing_function;
-use crate::queries::{CompiledQuery, mentions_any};
+use crate::queries::CompiledQuery;
 
 pub const RULE: Rule = Rule {
     code: "GML004",
@@ -88,9 +88,6 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         MAP_WRITES.capture("map"),
     );
     for (file, source) in pkg.files.iter().enumerate() {
-        if !mentions_any(&source.text, &["RLock"]) {
-            continue;
-        }
         // Each function once, however many RLock calls it has.
         let mut functions = Vec::new();
         QUERY.for_each_match_near(source.tree.root_node(), &source.text, &["RLock"], |m| {

@@ -10,7 +10,7 @@ use super::{Context, Rule};
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::model::races::Race;
 use crate::model::{contains, enclosing_function};
-use crate::queries::{CompiledQuery, mentions_any};
+use crate::queries::CompiledQuery;
 
 pub const RULE: Rule = Rule {
     code: "GML002",
@@ -122,9 +122,6 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     let q = &*QUERY;
     let call_i = q.capture("call");
     for (file, source) in pkg.files.iter().enumerate() {
-        if !mentions_any(&source.text, &["recover"]) {
-            continue;
-        }
         q.for_each_match_near(source.tree.root_node(), &source.text, &["recover"], |m| {
             let Some(call) = m.captures.iter().find(|c| c.index == call_i).map(|c| c.node) else { return };
             let Some(how) = deferred(call) else { return };
