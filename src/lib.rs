@@ -441,7 +441,10 @@ fn parse_file(file: Read) -> Loaded {
 }
 
 fn package_name(file: &SourceFile) -> String {
-    let root = file.tree.root_node();
+    if let Some(name) = model::lexical::package_clause(&file.text) {
+        return name.to_string();
+    }
+    let root = file.tree().root_node();
     let mut cursor = root.walk();
     root.named_children(&mut cursor)
         .find(|n| n.kind() == "package_clause")
@@ -508,42 +511,49 @@ fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> P
         }
     }
     result.stats.prefilter = lap();
-    let loaded: Vec<Loaded> = texts.into_par_iter().map(parse_file).collect();
     let mut files = Vec::new();
     let mut reported = Vec::new();
-    for l in loaded {
-        match l {
-            Loaded::File(f, report) => {
-                files.push(f);
-                reported.push(report);
+    if options.prefilter {
+        // Parsed when the model first needs them: its questions reach few
+        // files of most packages.
+        for r in texts {
+            files.push(SourceFile::unparsed(
+                r.target.path,
+                r.target.display,
+                r.text,
+            ));
+            reported.push(r.report);
+        }
+    } else {
+        let loaded: Vec<Loaded> = texts.into_par_iter().map(parse_file).collect();
+        for l in loaded {
+            match l {
+                Loaded::File(f, report) => {
+                    files.push(f);
+                    reported.push(report);
+                }
+                Loaded::Error(e) => result.errors.push(e),
             }
-            Loaded::Error(e) => result.errors.push(e),
         }
     }
     result.stats.parse = lap();
     result.files = reported.iter().filter(|&&r| r).count() + left_out;
     let directives: Vec<suppress::Directives> = files.iter().map(suppress::directives).collect();
-    for (i, f) in files.iter().enumerate().filter(|&(i, _)| reported[i]) {
-        if let Some((line, column)) = f.first_syntax_error() {
-            result.warnings.push(format!(
-                "{}:{line}:{column}: syntax error (or Go syntax newer than gomaplint's grammar); \
-                 the file is checked as far as it parses, so findings may be missing",
-                f.display
-            ));
-        }
-        result
-            .warnings
-            .extend(directives[i].problems.iter().cloned());
-    }
     // A folder can hold a package and its external test package (`x_test`).
     let mut packages: BTreeMap<String, Vec<&SourceFile>> = BTreeMap::new();
     for f in &files {
         packages.entry(package_name(f)).or_default().push(f);
     }
-    result.stats.model += lap();
+    // Files parsed on demand count under parse, not under the phase that asked.
+    let mut split = |phase: &mut std::time::Duration, parse: &mut std::time::Duration| {
+        let parsing = parse::take_lazy_parse_time();
+        *phase += lap().saturating_sub(parsing);
+        *parse += parsing;
+    };
+    split(&mut result.stats.model, &mut result.stats.parse);
     for (_, members) in packages {
         let pkg = model::Package::new(members);
-        result.stats.model += lap();
+        split(&mut result.stats.model, &mut result.stats.parse);
         for mut d in rules::check_package(&pkg, &settings.selection) {
             let Some(i) = files.iter().position(|f| f.display == d.span.path) else {
                 continue;
@@ -555,8 +565,25 @@ fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> P
                 result.diagnostics.push(d);
             }
         }
-        result.stats.rules += lap();
+        split(&mut result.stats.rules, &mut result.stats.parse);
     }
+    // Syntax errors matter in the files the model read; the others were
+    // not needed for any finding.
+    for (i, f) in files.iter().enumerate().filter(|&(i, _)| reported[i]) {
+        if f.is_parsed() {
+            if let Some((line, column)) = f.first_syntax_error() {
+                result.warnings.push(format!(
+                    "{}:{line}:{column}: syntax error (or Go syntax newer than gomaplint's grammar); \
+                     the file is checked as far as it parses, so findings may be missing",
+                    f.display
+                ));
+            }
+        }
+        result
+            .warnings
+            .extend(directives[i].problems.iter().cloned());
+    }
+    result.stats.files_parsed = files.iter().filter(|f| f.is_parsed()).count();
     for f in &files {
         if result.diagnostics.iter().any(|d| d.span.path == f.display) {
             let text = String::from_utf8_lossy(&f.text).into_owned();

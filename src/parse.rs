@@ -41,6 +41,25 @@ thread_local! {
     });
 }
 
+thread_local! {
+    static LAZY_PARSE_TIME: std::cell::Cell<std::time::Duration> = const {
+        std::cell::Cell::new(std::time::Duration::ZERO)
+    };
+}
+
+/// `parse`, timed: the time adds to this thread's lazy parse time.
+pub fn parse_lazily(text: &[u8]) -> Option<Tree> {
+    let start = std::time::Instant::now();
+    let tree = parse(text);
+    LAZY_PARSE_TIME.with(|t| t.set(t.get() + start.elapsed()));
+    tree
+}
+
+/// This thread's time in `parse_lazily` since the last call.
+pub fn take_lazy_parse_time() -> std::time::Duration {
+    LAZY_PARSE_TIME.with(|t| t.replace(std::time::Duration::ZERO))
+}
+
 /// Parses Go source. tree-sitter recovers from syntax errors, so a tree is
 /// always produced; `None` only if parsing was cancelled, which we never do.
 pub fn parse(text: &[u8]) -> Option<Tree> {

@@ -124,12 +124,22 @@ pub fn code_only(text: &[u8]) -> Option<Vec<u8>> {
     let mut out = text.to_vec();
     let mut i = 0;
     let n = text.len();
-    while let Some(at) = memchr::memchr3(b'/', b'"', b'`', &text[i..])
-        .map(|at| i + at)
-        .into_iter()
-        .chain(memchr::memchr(b'\'', &text[i..]).map(|at| i + at))
-        .min()
-    {
+    // The next `/`, `"` or `` ` ``, and the next `'`, from `i` on: each
+    // searched again only once `i` has passed it, so that a file with few
+    // of one kind is not searched to its end again and again.
+    let three = |from: usize| memchr::memchr3(b'/', b'"', b'`', &text[from..]).map(|at| from + at);
+    let rune = |from: usize| memchr::memchr(b'\'', &text[from..]).map(|at| from + at);
+    let (mut a, mut b) = (three(0), rune(0));
+    loop {
+        if a.is_some_and(|at| at < i) {
+            a = three(i);
+        }
+        if b.is_some_and(|at| at < i) {
+            b = rune(i);
+        }
+        let Some(at) = a.into_iter().chain(b).min() else {
+            break;
+        };
         let end = match text[at] {
             b'/' if text.get(at + 1) == Some(&b'/') => {
                 memchr::memchr(b'\n', &text[at..]).map_or(n, |e| at + e)

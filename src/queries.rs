@@ -79,23 +79,38 @@ impl CompiledQuery {
         node: tree_sitter::Node<'t>,
         text: &[u8],
         words: &[&str],
+        f: impl FnMut(&QueryMatch<'_, 't>),
+    ) {
+        let ranges = word_ranges(text, node.start_byte(), node.end_byte(), words);
+        self.run_near(node, text, ranges, f);
+    }
+
+    /// `for_each_match_near` on a whole file, which is parsed only if one
+    /// of the words is in it.
+    pub fn for_each_match_near_file<'t>(
+        &self,
+        file: &'t crate::source::SourceFile,
+        words: &[&str],
+        f: impl FnMut(&QueryMatch<'_, 't>),
+    ) {
+        let ranges = word_ranges(&file.text, 0, file.text.len(), words);
+        if ranges.as_ref().is_some_and(|r| r.is_empty()) {
+            return;
+        }
+        self.run_near(file.tree().root_node(), &file.text, ranges, f);
+    }
+
+    /// The matches of the query around `ranges`; `None`: in the whole tree.
+    fn run_near<'t>(
+        &self,
+        node: tree_sitter::Node<'t>,
+        text: &[u8],
+        ranges: Option<Vec<std::ops::Range<usize>>>,
         mut f: impl FnMut(&QueryMatch<'_, 't>),
     ) {
-        let (start, end) = (node.start_byte(), node.end_byte().min(text.len()));
-        let mut ranges = Vec::new();
-        for word in words {
-            for at in memchr::memmem::find_iter(&text[start..end], word.as_bytes()) {
-                let at = start + at;
-                let after = at + word.len();
-                let inside = |i: usize| text.get(i).is_some_and(|&b| is_identifier_byte(b));
-                if (at == 0 || !inside(at - 1)) && !inside(after) {
-                    ranges.push(at..after);
-                }
-            }
-            if ranges.len() > NEAR_LIMIT {
-                return self.for_each_match(node, text, f);
-            }
-        }
+        let Some(mut ranges) = ranges else {
+            return self.for_each_match(node, text, f);
+        };
         if ranges.is_empty() {
             return;
         }
@@ -194,6 +209,32 @@ pub const SPAWN_CALL_WORDS: &[&str] = &[
     "HandlerFunc",
     ".Run(",
 ];
+
+/// The byte ranges of whole-word occurrences of `words` in `text[start..end]`;
+/// `None` when there are more than `NEAR_LIMIT` (then a whole walk is cheaper).
+fn word_ranges(
+    text: &[u8],
+    start: usize,
+    end: usize,
+    words: &[&str],
+) -> Option<Vec<std::ops::Range<usize>>> {
+    let end = end.min(text.len());
+    let mut ranges = Vec::new();
+    for word in words {
+        for at in memchr::memmem::find_iter(&text[start..end], word.as_bytes()) {
+            let at = start + at;
+            let after = at + word.len();
+            let inside = |i: usize| text.get(i).is_some_and(|&b| is_identifier_byte(b));
+            if (at == 0 || !inside(at - 1)) && !inside(after) {
+                ranges.push(at..after);
+            }
+        }
+        if ranges.len() > NEAR_LIMIT {
+            return None;
+        }
+    }
+    Some(ranges)
+}
 
 #[cfg(test)]
 mod tests {

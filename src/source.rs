@@ -1,6 +1,8 @@
-//! A parsed Go file: its bytes, its syntax tree, and byte-to-line/column mapping.
+//! A Go file: its bytes, its syntax tree (parsed when first asked for), and
+//! byte-to-line/column mapping.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use tree_sitter::{Node, Tree};
 
@@ -12,12 +14,22 @@ pub struct SourceFile {
     /// The path shown to users: as given on the command line, or relative to it.
     pub display: String,
     pub text: Vec<u8>,
-    pub tree: Tree,
+    /// Parsed on first use: the model parses only the files its questions reach.
+    tree: OnceLock<Tree>,
     line_starts: Vec<usize>,
 }
 
 impl SourceFile {
     pub fn new(path: PathBuf, display: String, text: Vec<u8>, tree: Tree) -> Self {
+        let file = Self::unparsed(path, display, text);
+        file.tree
+            .set(tree)
+            .unwrap_or_else(|_| unreachable!("a new file has no tree yet"));
+        file
+    }
+
+    /// A file whose tree is parsed when first asked for.
+    pub fn unparsed(path: PathBuf, display: String, text: Vec<u8>) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(
             text.iter()
@@ -29,9 +41,22 @@ impl SourceFile {
             path,
             display,
             text,
-            tree,
+            tree: OnceLock::new(),
             line_starts,
         }
+    }
+
+    /// The syntax tree, parsed now if it was not yet. tree-sitter recovers
+    /// from syntax errors, so there is always one.
+    pub fn tree(&self) -> &Tree {
+        self.tree.get_or_init(|| {
+            crate::parse::parse_lazily(&self.text).expect("tree-sitter parses without a timeout")
+        })
+    }
+
+    /// Whether the tree has been parsed.
+    pub fn is_parsed(&self) -> bool {
+        self.tree.get().is_some()
     }
 
     /// The text of a node; invalid UTF-8 yields an empty string, which never
@@ -74,7 +99,7 @@ impl SourceFile {
     /// The first syntax error in the file, if any, as (line, column): the
     /// innermost error, since tree-sitter may wrap a whole file in one.
     pub fn first_syntax_error(&self) -> Option<(usize, usize)> {
-        let mut node = self.tree.root_node();
+        let mut node = self.tree().root_node();
         if !node.has_error() {
             return None;
         }

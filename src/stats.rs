@@ -27,6 +27,8 @@ pub struct Stats {
     pub bytes: u64,
     /// Files read but not parsed: their packages passed no prefilter word.
     pub prefilter_skipped: usize,
+    /// Files parsed: the model parses a file when its questions reach it.
+    pub files_parsed: usize,
     /// Findings reported, after suppressions (and the baseline, if any).
     pub findings: usize,
 }
@@ -45,6 +47,7 @@ impl Stats {
         self.packages += other.packages;
         self.bytes += other.bytes;
         self.prefilter_skipped += other.prefilter_skipped;
+        self.files_parsed += other.files_parsed;
         self.findings += other.findings;
     }
 
@@ -73,6 +76,7 @@ impl Stats {
             "stats: prefilter-skipped-files {}",
             self.prefilter_skipped
         )?;
+        writeln!(out, "stats: files-parsed {}", self.files_parsed)?;
         writeln!(out, "stats: findings {}", self.findings)?;
         match peak_rss_kb() {
             Some(kb) => writeln!(out, "stats: peak-rss {kb} kB"),

@@ -85,7 +85,7 @@ pub fn directives(file: &SourceFile) -> Directives {
     if !crate::queries::mentions_any(&file.text, &["gomaplint", "lint:ignore"]) {
         return out;
     }
-    walk(file.tree.root_node(), |node| {
+    walk(file.tree().root_node(), |node| {
         if node.kind() != "comment" {
             return true;
         }

@@ -494,6 +494,7 @@ fn stats_counts_files_packages_bytes_skips_and_findings() {
         "packages",
         "bytes",
         "prefilter-skipped-files",
+        "files-parsed",
         "findings",
         "peak-rss",
     ];
@@ -510,10 +511,13 @@ fn stats_counts_files_packages_bytes_skips_and_findings() {
     assert_eq!(stats["bytes"], bytes.to_string());
     // `safe` has a map but nothing concurrent, `plain` neither: both are read, not parsed.
     assert_eq!(stats["prefilter-skipped-files"], "3");
+    // The racy package's one file is all its model needs.
+    assert_eq!(stats["files-parsed"], "1");
     assert_eq!(stats["findings"], json(&run).len().to_string());
     assert_eq!(stats["findings"], "1");
     let all = gomaplint(dir.path(), &["--stats", "--no-prefilter", "."]);
     assert_eq!(stats_of(&all)["prefilter-skipped-files"], "0");
+    assert_eq!(stats_of(&all)["files-parsed"], "4");
     assert_eq!(stats_of(&all)["files"], "4");
     // Without `--stats`, nothing of it.
     let quiet = gomaplint(dir.path(), &["."]);

@@ -218,7 +218,7 @@ fn access_walk_finds_what_the_access_queries_match() {
             .collect();
         let mut queried = Vec::new();
         q.query
-            .for_each_match(source.tree.root_node(), &source.text, |m| {
+            .for_each_match(source.tree().root_node(), &source.text, |m| {
                 let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
                 if let (Some(node), Some(map)) = (get(access_i), get(map_i)) {
                     queried.push((
@@ -284,7 +284,7 @@ fn access_queries_name_every_library_call_the_walk_knows() {
     let (access_i, map_i) = (q.query.capture("access"), q.query.capture("map"));
     let mut queried = Vec::new();
     q.query
-        .for_each_match(source.tree.root_node(), &source.text, |m| {
+        .for_each_match(source.tree().root_node(), &source.text, |m| {
             let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
             if let (Some(node), Some(map)) = (get(access_i), get(map_i)) {
                 queried.push((

@@ -105,24 +105,18 @@ impl<'a> Package<'a> {
     /// `queries/concurrent_map_read_write.scm`) matches, at the cost of a
     /// plain tree walk; a test keeps the two in step. Reads that are the
     /// targets of writes (`m[k] = v`) are left out.
-    pub fn access_matches(&self, _q: &AccessQueries<'_>) -> &[Vec<AccessMatch<'a>>] {
-        self.access_index.get_or_init(|| {
-            (0..self.files.len())
-                .map(|file| {
-                    let (all, targets) = self.find_accesses_and_targets(file);
-                    let mut found: Vec<AccessMatch<'a>> = all
-                        .into_iter()
-                        .filter(|a| a.kind == AccessKind::Write || !targets.contains(&a.node.id()))
-                        .filter(|a| self.is_library_access(file, a))
-                        // `if debug { ... }` with `const debug = false` never runs.
-                        .filter(|a| {
-                            self.false_consts.is_empty() || !self.in_dead_branch(file, a.node)
-                        })
-                        .collect();
-                    found.sort_by_key(|a| a.node.start_byte());
-                    found
-                })
-                .collect()
+    pub fn access_matches(&self, _q: &AccessQueries<'_>, file: usize) -> &[AccessMatch<'a>] {
+        self.access_index[file].get_or_init(|| {
+            let (all, targets) = self.find_accesses_and_targets(file);
+            let mut found: Vec<AccessMatch<'a>> = all
+                .into_iter()
+                .filter(|a| a.kind == AccessKind::Write || !targets.contains(&a.node.id()))
+                .filter(|a| self.is_library_access(file, a))
+                // `if debug { ... }` with `const debug = false` never runs.
+                .filter(|a| self.false_consts.is_empty() || !self.in_dead_branch(file, a.node))
+                .collect();
+            found.sort_by_key(|a| a.node.start_byte());
+            found
         })
     }
 
@@ -146,7 +140,7 @@ impl<'a> Package<'a> {
         // Only operands that the walk could take for reads need keeping.
         let read_kind =
             |t: Node<'a>| (t.kind_id() == kinds.index || t.kind_id() == kinds.call).then(|| t.id());
-        let mut cursor = source.tree.walk();
+        let mut cursor = source.tree().walk();
         loop {
             let n = cursor.node();
             let k = n.kind_id();
@@ -283,7 +277,7 @@ impl<'a> Package<'a> {
         node: Node<'a>,
         from: usize,
     ) -> &[AccessMatch<'a>] {
-        let all = &self.access_matches(q)[file];
+        let all = self.access_matches(q, file);
         let start = from.max(node.start_byte());
         let lo = all.partition_point(|a| a.node.start_byte() < start);
         let hi = all.partition_point(|a| a.node.start_byte() < node.end_byte());
@@ -854,7 +848,7 @@ impl<'a> Package<'a> {
                     return None;
                 };
                 let name = self.text(file, function.child_by_field_name("field")?);
-                let method = self.methods.get(&(t, name.to_string()))?;
+                let method = self.method(&t, name)?;
                 Some((method.file, method.decl, Some(operand)))
             }
             _ => None,
@@ -961,8 +955,8 @@ impl<'a> Package<'a> {
             }
             // `Current()` returning the package variable `shared`.
             "call_expression" => match self.returned_package_var(file, expr) {
-                Some(name) => match self.vars.get(&name) {
-                    Some(b) => Origin::Shared(self.var_ref(Root::Package(name.clone()), *b)),
+                Some(name) => match self.var(&name) {
+                    Some(b) => Origin::Shared(self.var_ref(Root::Package(name.clone()), b)),
                     None => Origin::Unknown,
                 },
                 None => Origin::Unknown,

@@ -51,7 +51,9 @@ pub struct CallSite<'a> {
 /// `x.m(...)` under `m`, `heap.Push(...)` under `heap.Push`.
 #[derive(Default)]
 pub struct NameIndex<'a> {
-    calls: HashMap<String, Vec<(usize, Node<'a>)>>,
+    /// With whether the call counts only if the name is one of the
+    /// package's functions or methods (`x.m(...)`; `f(...)` always counts).
+    calls: HashMap<String, Vec<(usize, Node<'a>, bool)>>,
     values: HashMap<String, Vec<(usize, Node<'a>)>>,
 }
 
@@ -85,35 +87,75 @@ fn args_of(call: Node<'_>) -> Vec<Node<'_>> {
 }
 
 impl<'a> Package<'a> {
-    fn name_index(&self) -> &NameIndex<'a> {
-        self.name_index.get_or_init(|| {
+    /// The calls and uses of names in one file. Before the package's
+    /// declarations are read, a name counts if some file may declare it;
+    /// `calls_named` and `values_named` keep what the declarations bear out.
+    fn name_index(&self, file: usize) -> &NameIndex<'a> {
+        self.name_index[file].get_or_init(|| {
             let mut index = NameIndex::default();
-            for (file, source) in self.files.iter().enumerate() {
-                let mut called = std::collections::HashSet::new();
-                let mut cursor = source.tree.walk();
-                loop {
-                    let n = cursor.node();
-                    let field = if matches!(n.kind(), "identifier" | "field_identifier") {
-                        cursor.field_name()
-                    } else {
-                        None
-                    };
-                    self.index_name(file, n, field, &mut index, &mut called);
-                    if cursor.goto_first_child() {
-                        continue;
-                    }
-                    while !cursor.goto_next_sibling() {
-                        if !cursor.goto_parent() {
-                            break;
-                        }
-                    }
-                    if cursor.node().id() == source.tree.root_node().id() {
+            let source = self.files[file];
+            let mut called = std::collections::HashSet::new();
+            let mut cursor = source.tree().walk();
+            loop {
+                let n = cursor.node();
+                let field = if matches!(n.kind(), "identifier" | "field_identifier") {
+                    cursor.field_name()
+                } else {
+                    None
+                };
+                self.index_name(file, n, field, &mut index, &mut called);
+                if cursor.goto_first_child() {
+                    continue;
+                }
+                while !cursor.goto_next_sibling() {
+                    if !cursor.goto_parent() {
                         break;
                     }
+                }
+                if cursor.node().id() == source.tree().root_node().id() {
+                    break;
                 }
             }
             index
         })
+    }
+
+    /// The calls of `name` in the package, in file and source order: `f`
+    /// for `f(...)`, `m` for `x.m(...)` when the package has a function or
+    /// method `m`, `heap.Push` for `heap.Push(...)`.
+    fn calls_named(&self, name: &str) -> Vec<(usize, Node<'a>)> {
+        let word = name.rsplit('.').next().unwrap_or(name);
+        let mut declared = None;
+        let mut out = Vec::new();
+        for file in self.lexicon.mentioning(word) {
+            for &(cfile, call, only_declared) in
+                self.name_index(file).calls.get(name).into_iter().flatten()
+            {
+                if !only_declared || *declared.get_or_insert_with(|| self.declares_function(name)) {
+                    out.push((cfile, call));
+                }
+            }
+        }
+        out
+    }
+
+    /// The other uses of `name`, a function or method of the package, in file
+    /// and source order.
+    fn values_named(&self, name: &str) -> Vec<(usize, Node<'a>)> {
+        if !self.declares_function(name) {
+            return Vec::new();
+        }
+        self.lexicon
+            .mentioning(name)
+            .flat_map(|file| {
+                self.name_index(file)
+                    .values
+                    .get(name)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+            })
+            .collect()
     }
 
     /// Adds node `n` of `file` to the name index, if it is a call or a use of
@@ -133,7 +175,7 @@ impl<'a> Package<'a> {
             "call_expression" => {
                 if let Some(f) = n.child_by_field_name("function") {
                     let name = match f.kind() {
-                        "identifier" => Some(self.text(file, f)),
+                        "identifier" => Some((self.text(file, f), false)),
                         "selector_expression" => {
                             let method = f.child_by_field_name("field");
                             if let Some(m) = method {
@@ -141,31 +183,31 @@ impl<'a> Package<'a> {
                             }
                             let text = self.text(file, f);
                             if CALLBACKS.iter().any(|(c, _)| *c == text) {
-                                Some(text)
+                                Some((text, false))
                             } else {
                                 // Looked up by the names of the package's
                                 // functions and methods only.
-                                method.map(|m| self.text(file, m)).filter(|m| {
-                                    self.funcs.contains_key(*m)
-                                        || self.methods_by_name.contains_key(*m)
-                                })
+                                method
+                                    .map(|m| self.text(file, m))
+                                    .filter(|m| self.lexicon.may_declare(m))
+                                    .map(|m| (m, true))
                             }
                         }
                         _ => None,
                     };
-                    if let Some(name) = name {
-                        index
-                            .calls
-                            .entry(name.to_string())
-                            .or_default()
-                            .push((file, n));
+                    if let Some((name, only_declared)) = name {
+                        index.calls.entry(name.to_string()).or_default().push((
+                            file,
+                            n,
+                            only_declared,
+                        ));
                     }
                 }
             }
             "identifier" | "field_identifier" if field != Some("function") => {
                 let name = self.text(file, n);
                 // Only names of the package's functions and methods matter.
-                if (self.funcs.contains_key(name) || self.methods_by_name.contains_key(name))
+                if self.lexicon.may_declare(name)
                     && !(n.kind() == "field_identifier" && called.contains(&n.id()))
                 {
                     index
@@ -201,9 +243,8 @@ impl<'a> Package<'a> {
         let Some(name) = func.child_by_field_name("name").map(|n| self.text(file, n)) else {
             return Vec::new();
         };
-        let index = self.name_index();
         let mut sites = Vec::new();
-        for &(cfile, call) in index.calls.get(name).into_iter().flatten() {
+        for (cfile, call) in self.calls_named(name) {
             // A call in a package variable's initialiser: the declaration is its caller.
             let Some(caller) = enclosing_function(call)
                 .or_else(|| super::ancestors(call).find(|n| n.kind() == "var_declaration"))
@@ -227,7 +268,7 @@ impl<'a> Package<'a> {
         }
         // `s.wrapChk(s.check)`: a method value handed to a package function
         // that calls it, where that function calls its parameter.
-        for &(vfile, value) in index.values.get(name).into_iter().flatten() {
+        for (vfile, value) in self.values_named(name) {
             let Some((outer, position, operand)) = self.handed_method(vfile, value, file, func)
             else {
                 continue;
@@ -253,7 +294,7 @@ impl<'a> Package<'a> {
                 if !methods.contains(&name) {
                     continue;
                 }
-                for &(cfile, call) in index.calls.get(*callback).into_iter().flatten() {
+                for (cfile, call) in self.calls_named(callback) {
                     let (Some(caller), Some(&target)) =
                         (enclosing_function(call), args_of(call).first())
                     else {
@@ -263,8 +304,7 @@ impl<'a> Package<'a> {
                         continue;
                     };
                     let same = self
-                        .methods
-                        .get(&(t, name.to_string()))
+                        .method(&t, name)
                         .is_some_and(|m| m.file == file && m.decl.id() == func.id());
                     if same {
                         sites.push(CallSite {
@@ -318,9 +358,8 @@ impl<'a> Package<'a> {
         let Some(name) = local_name_of(lit) else {
             return Vec::new();
         };
-        let index = self.name_index();
         let mut sites = Vec::new();
-        for &(cfile, call) in index.calls.get(self.text(file, name)).into_iter().flatten() {
+        for (cfile, call) in self.calls_named(self.text(file, name)) {
             if cfile != file || !super::contains(enclosing_function(lit).unwrap_or(lit), call) {
                 continue;
             }
@@ -433,7 +472,8 @@ impl<'a> Package<'a> {
             return false;
         }
         if decl.kind() == "method_declaration" {
-            let in_interface = self.types.values().any(|&(f, ty)| {
+            let interfaces = self.types_in(&self.files_mentioning("interface"));
+            let in_interface = interfaces.iter().any(|&(_, f, ty)| {
                 ty.kind() == "interface_type" && {
                     let mut named = false;
                     walk(ty, |n| {
@@ -480,9 +520,7 @@ impl<'a> Package<'a> {
             return false;
         };
         let name = self.text(file, name_node);
-        let Some(uses) = self.name_index().values.get(name) else {
-            return false;
-        };
+        let uses = self.values_named(name);
         uses.iter().any(|&(ufile, n)| {
             if n.id() == name_node.id() {
                 return false;
@@ -552,9 +590,8 @@ impl<'a> Package<'a> {
         let function = call.child_by_field_name("function")?;
         match function.kind() {
             "identifier" => {
-                if !self.funcs.contains_key(self.text(file, function)) {
-                    return None;
-                }
+                // Cheap first: only names of package functions.
+                self.func(self.text(file, function))?;
                 match self.resolve(file, function) {
                     Resolved::PackageFunc(f, decl) => Some((f, decl, None)),
                     _ => None,
@@ -562,7 +599,7 @@ impl<'a> Package<'a> {
             }
             "selector_expression" => {
                 let field = function.child_by_field_name("field")?;
-                if !self.methods_by_name.contains_key(self.text(file, field)) {
+                if !self.has_methods_named(self.text(file, field)) {
                     return None;
                 }
                 let operand = function.child_by_field_name("operand")?;

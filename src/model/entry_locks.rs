@@ -311,7 +311,7 @@ impl<'a> Package<'a> {
     ) -> Option<String> {
         let root = lock.split('.').next().unwrap_or(lock);
         // A package-level mutex is the same everywhere.
-        if self.vars.contains_key(root) {
+        if self.var(root).is_some() {
             return Some(lock.to_string());
         }
         if callee.kind() == "func_literal" {

@@ -158,7 +158,7 @@ impl<'a> Package<'a> {
                     .is_map()
                     .then(|| (MapKey::Field(t, field.to_string()), Some(operand)))
             }
-            "identifier" if !self.vars.contains_key(self.text(file, expr)) => None,
+            "identifier" if self.var(self.text(file, expr)).is_none() => None,
             "identifier" => match self.resolve(file, expr) {
                 Resolved::PackageVar(b) if self.type_of_binding(b, 0).is_map() => {
                     Some((MapKey::Global(self.text(file, expr).to_string()), None))
@@ -233,7 +233,7 @@ impl<'a> Package<'a> {
             }
         }
         let root = receiver.split('.').next().unwrap_or(receiver);
-        if self.vars.contains_key(root) {
+        if self.var(root).is_some() {
             return LockName(format!("pkg:{receiver}"));
         }
         LockName(format!("other:{receiver}"))
@@ -529,12 +529,8 @@ impl<'a> Package<'a> {
         if self.false_consts.is_empty() {
             return false;
         }
-        let dead = self.dead_branches.get_or_init(|| {
-            (0..self.files.len())
-                .map(|file| self.dead_branches_of(file))
-                .collect()
-        });
-        dead[file]
+        self.dead_branches[file]
+            .get_or_init(|| self.dead_branches_of(file))
             .iter()
             .any(|&(start, end)| start <= node.start_byte() && node.end_byte() <= end)
     }
@@ -544,7 +540,7 @@ impl<'a> Package<'a> {
     /// where the constant's name is written, not by a walk of the tree.
     fn dead_branches_of(&self, file: usize) -> Vec<(usize, usize)> {
         let source = self.files[file];
-        let root = source.tree.root_node();
+        let root = source.tree().root_node();
         let text = &source.text;
         let mut ranges = Vec::new();
         for name in &self.false_consts {
@@ -597,7 +593,7 @@ impl<'a> Package<'a> {
             if !crate::queries::mentions_any(&source.text, &["Do(", "Once"]) {
                 continue;
             }
-            walk(source.tree.root_node(), |n| {
+            walk(source.tree().root_node(), |n| {
                 if n.kind() == "call_expression" && super::access::is_once_call(self, file, n) {
                     if let Some(arg) = n
                         .child_by_field_name("arguments")
@@ -626,17 +622,58 @@ impl<'a> Package<'a> {
         once
     }
 
+    /// The files whose map accesses can have a `map_key`: those that name a
+    /// map-typed or slice-of-maps field of the package's structs, or a
+    /// package variable that holds a map. The others need not be parsed.
+    fn files_naming_guardable_maps(&self) -> Vec<usize> {
+        let Some(vars) = self.lexicon.var_names() else {
+            return (0..self.files.len()).collect();
+        };
+        let mut words: Vec<String> = self.struct_field_names().iter().cloned().collect();
+        for (strukt, file, ty) in self.types_in(&self.files_mentioning("struct")) {
+            if ty.kind() != "struct_type" {
+                continue;
+            }
+            walk(ty, |n| {
+                if n.kind() == "field_identifier"
+                    && n.parent().is_some_and(|p| p.kind() == "field_declaration")
+                {
+                    let name = self.text(file, n);
+                    if matches!(self.field_type(&strukt, name), Ty::Slice(elem) if elem.is_map()) {
+                        words.push(name.to_string());
+                    }
+                }
+                true
+            });
+        }
+        for &name in vars {
+            if self
+                .var(name)
+                .is_some_and(|b| self.type_of_binding(b, 0).is_map())
+            {
+                words.push(name.to_string());
+            }
+        }
+        let mut files: Vec<usize> = words
+            .iter()
+            .flat_map(|w| self.lexicon.mentioning(w))
+            .collect();
+        files.sort_unstable();
+        files.dedup();
+        files
+    }
+
     /// The package's guarded-map inventory, from the map write and read queries.
     /// `concurrent` holds the function literals that run concurrently (spawn bodies).
     pub fn guards(&self, q: &AccessQueries<'_>, concurrent: &HashSet<Region>) -> Guards<'a> {
         let once = self.once_functions();
         let mut accesses = Vec::new();
-        for file in 0..self.files.len() {
+        for file in self.files_naming_guardable_maps() {
             for &super::access::AccessMatch {
                 kind,
                 node,
                 map_node,
-            } in &self.access_matches(q)[file]
+            } in self.access_matches(q, file)
             {
                 (|| {
                     let Some((key, base)) = self.map_key(file, map_node) else {

@@ -121,7 +121,7 @@ impl<'a> Package<'a> {
         let Ty::Struct(t) = self.type_of(file, owner) else {
             return None;
         };
-        let (tfile, ty) = *self.types.get(&t)?;
+        let (tfile, ty) = self.type_decl(&t)?;
         let mut embedded = false;
         walk(ty, |n| {
             if n.kind() == "field_declaration" && n.child_by_field_name("name").is_none() {
@@ -165,7 +165,7 @@ impl<'a> Package<'a> {
                         continue;
                     }
                     let mut found = None;
-                    walk(source.tree.root_node(), |n| {
+                    walk(source.tree().root_node(), |n| {
                         if found.is_some() {
                             return false;
                         }
@@ -256,7 +256,7 @@ impl<'a> Package<'a> {
         let Ty::Struct(t) = self.type_of(file, owner) else {
             return false;
         };
-        let Some(&(tfile, ty)) = self.types.get(&t) else {
+        let Some((tfile, ty)) = self.type_decl(&t) else {
             return false;
         };
         let field = self.text(file, field);

@@ -7,6 +7,7 @@ pub mod callgraph;
 pub mod entry_locks;
 pub mod guards;
 pub mod joins;
+pub mod lexical;
 pub mod library;
 pub mod lock_identity;
 pub mod locks;
@@ -36,16 +37,11 @@ pub struct Method<'a> {
 
 pub struct Package<'a> {
     pub files: Vec<&'a SourceFile>,
-    /// Type name -> (file, the type expression of its `type_spec` or `type_alias`).
-    pub types: HashMap<String, (usize, Node<'a>)>,
-    /// Package-level variables.
-    pub vars: HashMap<String, Binding<'a>>,
-    /// Package-level functions: name -> (file, function_declaration).
-    pub funcs: HashMap<String, (usize, Node<'a>)>,
-    /// Methods by (receiver base type, method name).
-    pub methods: HashMap<(String, String), Method<'a>>,
-    /// Methods by name alone, for calls on values of unknown type.
-    pub methods_by_name: HashMap<String, Vec<Method<'a>>>,
+    /// What each file declares and mentions, read before parsing: which
+    /// files a question about a name needs.
+    pub lexicon: lexical::Lexicon<'a>,
+    /// The top-level declarations of the files read so far.
+    decls: RefCell<Decls<'a>>,
     /// Memo for `field_shown_as_map`: (file, function, expression) -> shown.
     shown_as_map: RefCell<HashMap<(usize, usize, String), bool>>,
     /// Memo for `once_flag`: (file, spawn site id) -> the flag.
@@ -57,15 +53,15 @@ pub struct Package<'a> {
     pub false_consts: std::collections::HashSet<String>,
     /// The bodies of `if c { ... }` for constants `c` declared `false`, per
     /// file, found on first use.
-    dead_branches: std::cell::OnceCell<Vec<Vec<(usize, usize)>>>,
+    dead_branches: Vec<std::cell::OnceCell<Vec<(usize, usize)>>>,
     /// The name in each file's `package` clause.
     package_names: Vec<String>,
     /// The names of map-typed struct fields, computed on first use.
     map_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
     /// The names of all struct fields, computed on first use.
     any_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
-    /// Every call and use of a name, by name, indexed on first use.
-    name_index: std::cell::OnceCell<callgraph::NameIndex<'a>>,
+    /// Every call and use of a name, by name, per file, indexed on first use.
+    name_index: Vec<std::cell::OnceCell<callgraph::NameIndex<'a>>>,
     /// Call sites and value uses found so far.
     call_graph: callgraph::CallGraphCell<'a>,
     /// What ownership has found out so far.
@@ -74,8 +70,8 @@ pub struct Package<'a> {
     entry_lock_memo: RefCell<entry_locks::EntryLockMemo>,
     /// Which functions wait for goroutines, as found so far.
     join_memo: RefCell<joins::JoinMemo<'a>>,
-    /// The map accesses of every file, from one query pass each.
-    access_index: std::cell::OnceCell<Vec<Vec<access::AccessMatch<'a>>>>,
+    /// The map accesses of each file, from one walk each, on first use.
+    access_index: Vec<std::cell::OnceCell<Vec<access::AccessMatch<'a>>>>,
     /// Identifiers resolved so far, by (file, node id).
     resolved: RefCell<HashMap<(usize, usize), scope::Resolved<'a>>>,
     /// Expression types found so far, by (file, node id).
@@ -177,28 +173,67 @@ pub(crate) fn receiver_type_name<'s>(decl: Node<'_>, src: &'s [u8]) -> Option<&'
     }
 }
 
+/// The top-level declarations of the files read so far. A name's entry is
+/// final once every file that may declare it (`Lexicon::declaring`) is read:
+/// then it is the last declaration in file order, as if all were read.
+#[derive(Default)]
+struct Decls<'a> {
+    read: Vec<bool>,
+    /// Names whose declaring files are all read.
+    complete: std::collections::HashSet<String>,
+    /// The names each read file declares.
+    file_names: Vec<Vec<String>>,
+    /// Type name -> (file, the type expression of its `type_spec` or `type_alias`).
+    types: HashMap<String, (usize, Node<'a>)>,
+    /// Package-level variables.
+    vars: HashMap<String, Binding<'a>>,
+    /// Package-level functions: name -> (file, function_declaration).
+    funcs: HashMap<String, (usize, Node<'a>)>,
+    /// Methods by (receiver base type, method name).
+    methods: HashMap<(String, String), Method<'a>>,
+    /// Methods by name alone, in file order, for calls on values of unknown type.
+    methods_by_name: HashMap<String, Vec<Method<'a>>>,
+}
+
+/// Inserts `value` unless what is there comes later in file order.
+fn keep_last<K: std::hash::Hash + Eq, V>(
+    map: &mut HashMap<K, V>,
+    key: K,
+    value: V,
+    at: impl Fn(&V) -> (usize, usize),
+) {
+    match map.get(&key) {
+        Some(old) if at(old) > at(&value) => {}
+        _ => {
+            map.insert(key, value);
+        }
+    }
+}
+
 impl<'a> Package<'a> {
     pub fn new(files: Vec<&'a SourceFile>) -> Self {
+        let lexicon = lexical::Lexicon::new(files.iter().map(|f| f.text.as_slice()));
+        let n = files.len();
         let mut pkg = Package {
-            files,
-            types: HashMap::new(),
-            vars: HashMap::new(),
-            funcs: HashMap::new(),
-            methods: HashMap::new(),
-            methods_by_name: HashMap::new(),
+            lexicon,
+            decls: RefCell::new(Decls {
+                read: vec![false; n],
+                file_names: vec![Vec::new(); n],
+                ..Decls::default()
+            }),
             shown_as_map: RefCell::new(HashMap::new()),
             once_flags: RefCell::new(HashMap::new()),
             started_once: RefCell::new(HashMap::new()),
             map_field_names: std::cell::OnceCell::new(),
-            dead_branches: std::cell::OnceCell::new(),
+            dead_branches: (0..n).map(|_| std::cell::OnceCell::new()).collect(),
             package_names: Vec::new(),
             any_field_names: std::cell::OnceCell::new(),
-            name_index: std::cell::OnceCell::new(),
+            name_index: (0..n).map(|_| std::cell::OnceCell::new()).collect(),
             call_graph: RefCell::new(callgraph::CallGraphMemo::default()),
             ownership: RefCell::new(ownership::OwnershipMemo::default()),
             entry_lock_memo: RefCell::new(entry_locks::EntryLockMemo::default()),
             join_memo: RefCell::new(joins::JoinMemo::default()),
-            access_index: std::cell::OnceCell::new(),
+            access_index: (0..n).map(|_| std::cell::OnceCell::new()).collect(),
             resolved: RefCell::new(HashMap::new()),
             typed: RefCell::new(HashMap::new()),
             held_on_entry_memo: RefCell::new(HashMap::new()),
@@ -207,86 +242,257 @@ impl<'a> Package<'a> {
             list_decls: RefCell::new(HashMap::new()),
             list_lock_memo: RefCell::new(HashMap::new()),
             false_consts: std::collections::HashSet::new(),
+            files,
         };
-        pkg.package_names = pkg.files.iter().map(|f| Self::package_name_of(f)).collect();
-        for (file, source) in pkg.files.clone().into_iter().enumerate() {
-            let src = &source.text;
-            let root = source.tree.root_node();
+        pkg.package_names = (0..n)
+            .map(|f| match pkg.lexicon.package_names[f] {
+                Some(name) => name.to_string(),
+                None => Self::package_name_of(pkg.files[f]),
+            })
+            .collect();
+        for file in pkg.lexicon.false_consts.clone() {
+            let source = pkg.files[file];
+            let root = source.tree().root_node();
             let mut cursor = root.walk();
             for decl in root.named_children(&mut cursor) {
-                match decl.kind() {
-                    "type_declaration" => {
-                        let mut c = decl.walk();
-                        for spec in decl.named_children(&mut c) {
-                            if let (Some(name), Some(ty)) = (
-                                spec.child_by_field_name("name"),
-                                spec.child_by_field_name("type"),
-                            ) {
-                                if let Ok(name) = name.utf8_text(src) {
-                                    pkg.types.insert(name.to_string(), (file, ty));
-                                }
-                            }
-                        }
-                    }
-                    "var_declaration" => {
-                        for spec in var_specs(decl) {
-                            let mut c = spec.walk();
-                            for (index, name) in
-                                spec.children_by_field_name("name", &mut c).enumerate()
-                            {
-                                if let Ok(text) = name.utf8_text(src) {
-                                    let kind = BindKind::Var { decl: spec, index };
-                                    pkg.vars
-                                        .insert(text.to_string(), Binding { file, name, kind });
-                                }
-                            }
-                        }
-                    }
-                    "const_declaration" => {
-                        walk(decl, |n| {
-                            if n.kind() == "const_spec" {
-                                let value = n
-                                    .child_by_field_name("value")
-                                    .and_then(|v| v.named_child(0));
-                                if value.is_some_and(|v| v.kind() == "false") {
-                                    let mut c = n.walk();
-                                    for name in n.children_by_field_name("name", &mut c) {
-                                        if let Ok(t) = name.utf8_text(src) {
-                                            pkg.false_consts.insert(t.to_string());
-                                        }
-                                    }
-                                }
-                                return false;
-                            }
-                            true
-                        });
-                    }
-                    "function_declaration" => {
-                        if let Some(Ok(name)) =
-                            decl.child_by_field_name("name").map(|n| n.utf8_text(src))
-                        {
-                            pkg.funcs.insert(name.to_string(), (file, decl));
-                        }
-                    }
-                    "method_declaration" => {
-                        let name = decl
-                            .child_by_field_name("name")
-                            .and_then(|n| n.utf8_text(src).ok());
-                        if let (Some(name), Some(recv)) = (name, receiver_type_name(decl, src)) {
-                            let method = Method { file, decl };
-                            pkg.methods
-                                .insert((recv.to_string(), name.to_string()), method);
-                            pkg.methods_by_name
-                                .entry(name.to_string())
-                                .or_default()
-                                .push(method);
-                        }
-                    }
-                    _ => {}
+                if decl.kind() != "const_declaration" {
+                    continue;
                 }
+                walk(decl, |n| {
+                    if n.kind() == "const_spec" {
+                        let value = n
+                            .child_by_field_name("value")
+                            .and_then(|v| v.named_child(0));
+                        if value.is_some_and(|v| v.kind() == "false") {
+                            let mut c = n.walk();
+                            for name in n.children_by_field_name("name", &mut c) {
+                                if let Ok(t) = name.utf8_text(&source.text) {
+                                    pkg.false_consts.insert(t.to_string());
+                                }
+                            }
+                        }
+                        return false;
+                    }
+                    true
+                });
             }
         }
         pkg
+    }
+
+    /// Reads the top-level declarations of `file`, parsing it if needed.
+    fn read_decls(&self, file: usize) {
+        if self.decls.borrow().read[file] {
+            return;
+        }
+        let source = self.files[file];
+        let src = &source.text;
+        let root = source.tree().root_node();
+        let mut decls = self.decls.borrow_mut();
+        let decls = &mut *decls;
+        decls.read[file] = true;
+        let names = &mut decls.file_names[file];
+        let mut cursor = root.walk();
+        for decl in root.named_children(&mut cursor) {
+            match decl.kind() {
+                "type_declaration" => {
+                    let mut c = decl.walk();
+                    for spec in decl.named_children(&mut c) {
+                        if let (Some(name), Some(ty)) = (
+                            spec.child_by_field_name("name"),
+                            spec.child_by_field_name("type"),
+                        ) {
+                            if let Ok(name) = name.utf8_text(src) {
+                                names.push(name.to_string());
+                                keep_last(&mut decls.types, name.to_string(), (file, ty), |v| {
+                                    (v.0, v.1.start_byte())
+                                });
+                            }
+                        }
+                    }
+                }
+                "var_declaration" => {
+                    for spec in var_specs(decl) {
+                        let mut c = spec.walk();
+                        for (index, name) in spec.children_by_field_name("name", &mut c).enumerate()
+                        {
+                            if let Ok(text) = name.utf8_text(src) {
+                                names.push(text.to_string());
+                                let kind = BindKind::Var { decl: spec, index };
+                                keep_last(
+                                    &mut decls.vars,
+                                    text.to_string(),
+                                    Binding { file, name, kind },
+                                    |b| (b.file, b.name.start_byte()),
+                                );
+                            }
+                        }
+                    }
+                }
+                "function_declaration" => {
+                    if let Some(Ok(name)) =
+                        decl.child_by_field_name("name").map(|n| n.utf8_text(src))
+                    {
+                        names.push(name.to_string());
+                        keep_last(&mut decls.funcs, name.to_string(), (file, decl), |v| {
+                            (v.0, v.1.start_byte())
+                        });
+                    }
+                }
+                "method_declaration" => {
+                    let name = decl
+                        .child_by_field_name("name")
+                        .and_then(|n| n.utf8_text(src).ok());
+                    if let (Some(name), Some(recv)) = (name, receiver_type_name(decl, src)) {
+                        names.push(name.to_string());
+                        let method = Method { file, decl };
+                        let key = (recv.to_string(), name.to_string());
+                        keep_last(&mut decls.methods, key, method, |m| {
+                            (m.file, m.decl.start_byte())
+                        });
+                        let list = decls.methods_by_name.entry(name.to_string()).or_default();
+                        let i = list.partition_point(|m| {
+                            (m.file, m.decl.start_byte()) < (file, decl.start_byte())
+                        });
+                        list.insert(i, method);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Reads every file that may declare `name`: its entries are then final.
+    fn complete(&self, name: &str) {
+        if self.decls.borrow().complete.contains(name) {
+            return;
+        }
+        for file in self.lexicon.declaring(name) {
+            self.read_decls(file);
+        }
+        self.decls.borrow_mut().complete.insert(name.to_string());
+    }
+
+    /// Reads the declarations of `files`, and completes every name they declare.
+    fn complete_files(&self, files: &[usize]) {
+        for &f in files {
+            self.read_decls(f);
+        }
+        let names: Vec<String> = {
+            let decls = self.decls.borrow();
+            files
+                .iter()
+                .flat_map(|&f| decls.file_names[f].iter().cloned())
+                .collect()
+        };
+        for name in names {
+            self.complete(&name);
+        }
+    }
+
+    /// The package-level type named `name`: (file, its type expression).
+    pub fn type_decl(&self, name: &str) -> Option<(usize, Node<'a>)> {
+        self.complete(name);
+        self.decls.borrow().types.get(name).copied()
+    }
+
+    /// The package-level variable named `name`.
+    pub fn var(&self, name: &str) -> Option<Binding<'a>> {
+        self.complete(name);
+        self.decls.borrow().vars.get(name).copied()
+    }
+
+    /// The package-level function named `name`: (file, its declaration).
+    pub fn func(&self, name: &str) -> Option<(usize, Node<'a>)> {
+        self.complete(name);
+        self.decls.borrow().funcs.get(name).copied()
+    }
+
+    /// The method `name` of the type named `recv`.
+    pub fn method(&self, recv: &str, name: &str) -> Option<Method<'a>> {
+        self.complete(name);
+        self.decls
+            .borrow()
+            .methods
+            .get(&(recv.to_string(), name.to_string()))
+            .copied()
+    }
+
+    /// The methods named `name`, of any type, in file order.
+    pub fn methods_named(&self, name: &str) -> Vec<Method<'a>> {
+        self.complete(name);
+        self.decls
+            .borrow()
+            .methods_by_name
+            .get(name)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Whether the package declares a method named `name`.
+    pub fn has_methods_named(&self, name: &str) -> bool {
+        self.lexicon.may_declare(name) && {
+            self.complete(name);
+            self.decls.borrow().methods_by_name.contains_key(name)
+        }
+    }
+
+    /// Whether the package declares a function or method named `name`.
+    pub fn declares_function(&self, name: &str) -> bool {
+        self.lexicon.may_declare(name) && {
+            self.complete(name);
+            let decls = self.decls.borrow();
+            decls.funcs.contains_key(name) || decls.methods_by_name.contains_key(name)
+        }
+    }
+
+    /// The files whose code may name `word`.
+    pub fn files_mentioning(&self, word: &str) -> Vec<usize> {
+        self.lexicon.mentioning(word).collect()
+    }
+
+    /// The files whose bytes hold `text` anywhere.
+    pub fn files_containing(&self, text: &str) -> Vec<usize> {
+        (0..self.files.len())
+            .filter(|&f| memchr::memmem::find(&self.files[f].text, text.as_bytes()).is_some())
+            .collect()
+    }
+
+    /// The type declarations of `files`: every type of the package whose
+    /// (final) declaration is in one of them, as (name, file, type expression).
+    pub fn types_in(&self, files: &[usize]) -> Vec<(String, usize, Node<'a>)> {
+        self.complete_files(files);
+        let decls = self.decls.borrow();
+        decls
+            .types
+            .iter()
+            .filter(|(_, (f, _))| files.contains(f))
+            .map(|(name, &(f, ty))| (name.clone(), f, ty))
+            .collect()
+    }
+
+    /// The function declarations of `files`, as `types_in`.
+    pub fn funcs_in(&self, files: &[usize]) -> Vec<(String, usize, Node<'a>)> {
+        self.complete_files(files);
+        let decls = self.decls.borrow();
+        decls
+            .funcs
+            .iter()
+            .filter(|(_, (f, _))| files.contains(f))
+            .map(|(name, &(f, d))| (name.clone(), f, d))
+            .collect()
+    }
+
+    /// The method declarations of `files`, as `types_in`: (receiver type, name, method).
+    pub fn methods_in(&self, files: &[usize]) -> Vec<(String, String, Method<'a>)> {
+        self.complete_files(files);
+        let decls = self.decls.borrow();
+        decls
+            .methods
+            .iter()
+            .filter(|(_, m)| files.contains(&m.file))
+            .map(|((recv, name), &m)| (recv.clone(), name.clone(), m))
+            .collect()
     }
 
     /// Whether a function or method can be called from other packages: an
@@ -308,7 +514,7 @@ impl<'a> Package<'a> {
     }
 
     fn package_name_of(file: &SourceFile) -> String {
-        let root = file.tree.root_node();
+        let root = file.tree().root_node();
         let mut cursor = root.walk();
         let clause = root
             .named_children(&mut cursor)
@@ -323,7 +529,7 @@ impl<'a> Package<'a> {
     pub fn struct_field_names_any(&self) -> &std::collections::HashSet<String> {
         self.any_field_names.get_or_init(|| {
             let mut names = std::collections::HashSet::new();
-            for &(file, ty) in self.types.values() {
+            for (_, file, ty) in self.types_in(&self.files_mentioning("struct")) {
                 if ty.kind() != "struct_type" {
                     continue;
                 }
@@ -344,7 +550,7 @@ impl<'a> Package<'a> {
     pub fn struct_field_names(&self) -> &std::collections::HashSet<String> {
         self.map_field_names.get_or_init(|| {
             let mut names = std::collections::HashSet::new();
-            for (strukt, &(file, ty)) in &self.types {
+            for (strukt, file, ty) in self.types_in(&self.files_mentioning("struct")) {
                 if ty.kind() != "struct_type" {
                     continue;
                 }
@@ -353,7 +559,7 @@ impl<'a> Package<'a> {
                         && n.parent().is_some_and(|p| p.kind() == "field_declaration")
                     {
                         let name = self.text(file, n);
-                        if self.field_type(strukt, name).is_map() {
+                        if self.field_type(&strukt, name).is_map() {
                             names.insert(name.to_string());
                         }
                     }

@@ -1245,7 +1245,7 @@ impl<'a> Package<'a> {
         let method = self.text(file, field);
         let method_decl = self.method_of(file, operand, field).or_else(|| {
             let t = self.made_type_name(file, operand)?;
-            self.methods.get(&(t, method.to_string())).copied()
+            self.method(&t, method)
         });
         if let Some(m) = method_decl {
             return if self.param_escapes(m.file, m.decl, None, depth + 1, publish) {
@@ -1285,7 +1285,7 @@ impl<'a> Package<'a> {
             _ => return None,
         };
         let name = self.text(file, type_node);
-        self.types.contains_key(name).then(|| name.to_string())
+        self.type_decl(name).is_some().then(|| name.to_string())
     }
 
     /// A use as a call argument: kept only if the callee keeps it.

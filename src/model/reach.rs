@@ -281,7 +281,7 @@ impl<'a> Package<'a> {
                             .is_some_and(|o| o.id() == n.id())
                         && p.child_by_field_name("field").is_some_and(|f| {
                             let field = self.text(file, f);
-                            !self.methods_by_name.contains_key(field)
+                            !self.has_methods_named(field)
                         })
                 });
                 handed = in_literal || !field_of_it;

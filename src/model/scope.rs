@@ -143,10 +143,10 @@ impl<'a> Package<'a> {
     }
 
     pub fn resolve_package_name(&self, name: &str) -> Resolved<'a> {
-        if let Some(binding) = self.vars.get(name) {
-            return Resolved::PackageVar(*binding);
+        if let Some(binding) = self.var(name) {
+            return Resolved::PackageVar(binding);
         }
-        if let Some(&(file, decl)) = self.funcs.get(name) {
+        if let Some((file, decl)) = self.func(name) {
             return Resolved::PackageFunc(file, decl);
         }
         Resolved::Unknown
@@ -418,7 +418,7 @@ mod tests {
         let tree = crate::parse::parse(text.as_bytes()).expect("parses");
         let source = SourceFile::new("t.go".into(), "t.go".into(), text.as_bytes().to_vec(), tree);
         let pkg = Package::new(vec![&source]);
-        let (_, f) = pkg.funcs["f"];
+        let (_, f) = pkg.func("f").unwrap();
         let first = f.start_position().row;
         let mut found = Vec::new();
         crate::model::walk(f, |n| {

@@ -182,7 +182,7 @@ impl<'a> Package<'a> {
     /// The import paths of a file.
     pub fn imports(&self, file: usize) -> Vec<&str> {
         let mut paths = Vec::new();
-        let root = self.files[file].tree.root_node();
+        let root = self.files[file].tree().root_node();
         let mut cursor = root.walk();
         for decl in root
             .named_children(&mut cursor)
@@ -205,7 +205,8 @@ impl<'a> Package<'a> {
     /// iteration.
     fn wrappers(&self) -> HashMap<String, (usize, bool)> {
         let mut wrappers = HashMap::new();
-        for (name, &(file, decl)) in &self.funcs {
+        // A wrapper's body holds a `go` statement.
+        for (name, file, decl) in self.funcs_in(&self.files_mentioning("go")) {
             let Some(params) = decl.child_by_field_name("parameters") else {
                 continue;
             };
@@ -247,7 +248,7 @@ impl<'a> Package<'a> {
                             if let Some(&(_, i)) =
                                 func_params.iter().find(|(p, _)| *p == self.text(file, f))
                             {
-                                let many = wrappers.get(name).is_some_and(|&(_, m)| m);
+                                let many = wrappers.get(&name).is_some_and(|&(_, m)| m);
                                 wrappers.insert(name.clone(), (i, in_loop || many));
                             }
                         }
@@ -272,8 +273,13 @@ impl<'a> Package<'a> {
         let wrappers = self.wrappers();
         let mut spawns = Vec::new();
         for (file, source) in self.files.iter().enumerate() {
-            let imports = self.imports(file);
-            let imports_any = |paths: &[&str]| imports.iter().any(|i| paths.contains(i));
+            let imports = std::cell::OnceCell::new();
+            let imports_any = |paths: &[&str]| {
+                imports
+                    .get_or_init(|| self.imports(file))
+                    .iter()
+                    .any(|i| paths.contains(i))
+            };
             let mut handle = |m: &tree_sitter::QueryMatch<'_, 'a>| {
                 let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
                 let Some(call) = get(call_i) else { return };
@@ -355,7 +361,7 @@ impl<'a> Package<'a> {
                 (&*SPAWN_CALLS_QUERY, SPAWN_CALL_WORDS, SPAWN_CALL_NAMES),
             ] {
                 if mentions_any(&source.text, words) {
-                    let root = source.tree.root_node();
+                    let root = source.tree().root_node();
                     query.for_each_match_near(root, &source.text, keywords, &mut handle);
                 }
             }
@@ -385,7 +391,7 @@ impl<'a> Package<'a> {
             if !mentions_any(&source.text, &names) {
                 continue;
             }
-            q.for_each_match_near(source.tree.root_node(), &source.text, &names, |m| {
+            q.for_each_match_near_file(source, &names, |m| {
                 let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
                 let (Some(call), Some(callee), Some(arguments)) =
                     (get(call_i), get(callee_i), get(args_i))
@@ -434,8 +440,8 @@ impl<'a> Package<'a> {
     fn declared_spawns(&self, spawns: &mut Vec<Spawn<'a>>) {
         // Types that embed a generated `UnimplementedXxxServer`, with the
         // service interface `XxxServer` when the package declares it.
-        let mut grpc_types: Vec<(&str, Option<String>)> = Vec::new();
-        for (name, &(file, ty)) in &self.types {
+        let mut grpc_types: Vec<(String, Option<String>)> = Vec::new();
+        for (name, file, ty) in self.types_in(&self.files_containing("Unimplemented")) {
             if ty.kind() == "struct_type" {
                 let mut service = None;
                 walk(ty, |n| {
@@ -457,10 +463,18 @@ impl<'a> Package<'a> {
                 }
             }
         }
-        let mut methods: Vec<(&(String, String), &super::Method<'a>)> =
-            self.methods.iter().collect();
-        methods.sort_by_key(|(_, m)| (m.file, m.decl.start_byte()));
-        for ((recv, name), method) in methods {
+        // Only `ServeHTTP` and the methods of those types can be spawns: read
+        // the files that name them.
+        let mut files = self.files_mentioning("ServeHTTP");
+        for (t, _) in &grpc_types {
+            files.extend(self.files_mentioning(t));
+        }
+        files.sort_unstable();
+        files.dedup();
+        let mut methods = self.methods_in(&files);
+        methods.sort_by_key(|(_, _, m)| (m.file, m.decl.start_byte()));
+        for (recv, name, method) in &methods {
+            let (recv, name, method) = (recv.as_str(), name.as_str(), method);
             let params = method
                 .decl
                 .child_by_field_name("parameters")
@@ -468,7 +482,7 @@ impl<'a> Package<'a> {
             let kind = if name == "ServeHTTP" && params == 2 && self.may_be_served(recv) {
                 SpawnKind::Handler
             } else if grpc_types.iter().any(|(t, service)| {
-                *t == recv.as_str()
+                *t == recv
                     && self.is_grpc_handler(method.file, method.decl, name, service.as_deref())
             }) {
                 SpawnKind::GrpcMethod
@@ -481,9 +495,10 @@ impl<'a> Package<'a> {
                 .unwrap_or(method.decl);
             spawns.push(self.declared(kind, method.file, method.decl, label));
         }
-        let mut funcs: Vec<&(usize, Node<'a>)> = self.funcs.values().collect();
-        funcs.sort_by_key(|(file, decl)| (*file, decl.start_byte()));
-        for &(file, decl) in funcs {
+        // A parallel test calls `t.Parallel()`.
+        let mut funcs = self.funcs_in(&self.files_mentioning("Parallel"));
+        funcs.sort_by_key(|&(_, file, decl)| (file, decl.start_byte()));
+        for (_, file, decl) in funcs {
             let is_test_file = self.files[file].display.ends_with("_test.go");
             let name = decl
                 .child_by_field_name("name")
@@ -503,7 +518,7 @@ impl<'a> Package<'a> {
     /// directly (`h.ServeHTTP(rec, req)` in a test) runs like any method.
     fn may_be_served(&self, recv: &str) -> bool {
         let library = self.files.iter().any(|f| {
-            let root = f.tree.root_node();
+            let root = f.tree().root_node();
             let mut c = root.walk();
             root.named_children(&mut c)
                 .find(|n| n.kind() == "package_clause")
@@ -546,7 +561,7 @@ impl<'a> Package<'a> {
         if !name.starts_with(|c: char| c.is_ascii_uppercase()) {
             return false;
         }
-        if let Some(&(ifile, iface)) = service.and_then(|s| self.types.get(s)) {
+        if let Some((ifile, iface)) = service.and_then(|s| self.type_decl(s)) {
             if iface.kind() == "interface_type" {
                 let mut declared = false;
                 walk(iface, |n| {
@@ -681,12 +696,12 @@ impl<'a> Package<'a> {
     ) -> Option<super::Method<'a>> {
         let name = self.text(file, name);
         match self.type_of(file, operand) {
-            Ty::Struct(t) => self.methods.get(&(t, name.to_string())).copied(),
+            Ty::Struct(t) => self.method(&t, name),
             Ty::Unknown
                 if operand.kind() != "identifier"
                     || !matches!(self.resolve(file, operand), Resolved::Unknown) =>
             {
-                match self.methods_by_name.get(name)?.as_slice() {
+                match self.methods_named(name).as_slice() {
                     [only] => Some(*only),
                     _ => None,
                 }

@@ -86,7 +86,7 @@ impl<'a> Package<'a> {
 
     /// A type declared in the package, by name.
     pub fn named_type(&self, name: &str, depth: usize) -> Ty {
-        let Some(&(file, ty)) = self.types.get(name) else {
+        let Some((file, ty)) = self.type_decl(name) else {
             return Ty::Unknown;
         };
         match ty.kind() {
@@ -99,7 +99,7 @@ impl<'a> Package<'a> {
     /// order, of field `field`, or of the embedded field it is promoted
     /// through: what a positional composite literal `T{a, b, c}` sets.
     pub fn field_position(&self, strukt: &str, field: &str) -> Option<usize> {
-        let &(file, ty) = self.types.get(strukt)?;
+        let (file, ty) = self.type_decl(strukt)?;
         if ty.kind() != "struct_type" {
             return None;
         }
@@ -139,7 +139,7 @@ impl<'a> Package<'a> {
     /// is promoted (`common` for `tmpl` in `struct{ *common }`), when it is
     /// not a field of `strukt` itself.
     pub fn promoted_through(&self, strukt: &str, field: &str) -> Option<String> {
-        let &(file, ty) = self.types.get(strukt)?;
+        let (file, ty) = self.type_decl(strukt)?;
         if ty.kind() != "struct_type" {
             return None;
         }
@@ -181,7 +181,7 @@ impl<'a> Package<'a> {
     /// Whether field `field` of struct type `strukt` holds a struct by value
     /// (`template Meta`, not `*Meta`): reading it copies the struct.
     pub fn field_is_struct_value(&self, strukt: &str, field: &str) -> bool {
-        let Some(&(file, ty)) = self.types.get(strukt) else {
+        let Some((file, ty)) = self.type_decl(strukt) else {
             return false;
         };
         let Some(list) = ty.named_child(0).filter(|_| ty.kind() == "struct_type") else {
@@ -212,7 +212,7 @@ impl<'a> Package<'a> {
         if depth > MAX_DEPTH {
             return Ty::Unknown;
         }
-        let Some(&(file, ty)) = self.types.get(strukt) else {
+        let Some((file, ty)) = self.type_decl(strukt) else {
             return Ty::Unknown;
         };
         if ty.kind() != "struct_type" {
@@ -479,8 +479,7 @@ impl<'a> Package<'a> {
                     (Some("Load" | "Swap"), Some(Ty::Atomic(elem))) => *elem,
                     // A method of a package type: its declared result.
                     (Some(name), Some(Ty::Struct(t))) => self
-                        .methods
-                        .get(&(t, name.to_string()))
+                        .method(&t, name)
                         .map_or(Ty::Unknown, |m| self.result_type(m.file, m.decl, depth)),
                     _ => Ty::Unknown,
                 }

@@ -133,7 +133,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     let lock_i = QUERY.capture("lock");
     let mut any_lock = false;
     for f in pkg.files.iter() {
-        QUERY.for_each_match_near(f.tree.root_node(), &f.text, &["Lock", "RLock"], |m| {
+        QUERY.for_each_match_near_file(f, &["Lock", "RLock"], |m| {
             any_lock |= m.captures.iter().any(|c| c.index == lock_i)
         });
         if any_lock {

@@ -559,7 +559,7 @@ fn in_loop_at(loaded: &HashMap<PathBuf, Option<Loaded>>, path: &Path, span: &Spa
         return false;
     };
     let node = file
-        .tree
+        .tree()
         .root_node()
         .descendant_for_byte_range(span.start_byte, span.start_byte);
     node.into_iter()
@@ -604,7 +604,7 @@ fn explain<'a>(
         return;
     };
     let package_of = |f: &SourceFile| {
-        let root = f.tree.root_node();
+        let root = f.tree().root_node();
         let mut c = root.walk();
         let name = root
             .named_children(&mut c)
@@ -632,7 +632,7 @@ fn explain<'a>(
     // (`maps.Clone(m)`, `json.Marshal(m)`, `h.Set(k, v)`) whose frames the
     // runtime's check shows below the user's line; write targets left out.
     let access_queries = crate::rules::access_queries();
-    let all: Vec<AccessMatch<'_>> = pkg.access_matches(&access_queries)[fi].to_vec();
+    let all: Vec<AccessMatch<'_>> = pkg.access_matches(&access_queries, fi).to_vec();
     let on_line = |line: usize| -> Vec<AccessMatch<'_>> {
         all.iter()
             .filter(|m| {
@@ -799,7 +799,7 @@ fn explain<'a>(
     };
     let mut sites: Vec<(usize, AccessMatch<'_>)> = Vec::new();
     for file in 0..pkg.files.len() {
-        for &m in &pkg.access_matches(&crate::rules::access_queries())[file] {
+        for &m in pkg.access_matches(&crate::rules::access_queries(), file) {
             let same = (file == identity.file
                 && m.node.id() == identity.node.id()
                 && m.map_node.id() == identity.map_node.id())
