@@ -175,7 +175,7 @@ impl<'a> Package<'a> {
                 }
                 let owner = operand.child_by_field_name("operand")?;
                 let field = self.text(file, operand.child_by_field_name("field")?);
-                if !self.struct_field_names_any().contains(field) {
+                if !self.slice_of_map_field_names().contains(field) {
                     return None;
                 }
                 let Ty::Struct(t) = self.type_of(file, owner) else {
@@ -630,22 +630,7 @@ impl<'a> Package<'a> {
             return (0..self.files.len()).collect();
         };
         let mut words: Vec<String> = self.struct_field_names().iter().cloned().collect();
-        for (strukt, file, ty) in self.types_in(&self.files_mentioning("struct")) {
-            if ty.kind() != "struct_type" {
-                continue;
-            }
-            walk(ty, |n| {
-                if n.kind() == "field_identifier"
-                    && n.parent().is_some_and(|p| p.kind() == "field_declaration")
-                {
-                    let name = self.text(file, n);
-                    if matches!(self.field_type(&strukt, name), Ty::Slice(elem) if elem.is_map()) {
-                        words.push(name.to_string());
-                    }
-                }
-                true
-            });
-        }
+        words.extend(self.slice_of_map_field_names().iter().cloned());
         for &name in vars {
             if self
                 .var(name)
@@ -654,13 +639,7 @@ impl<'a> Package<'a> {
                 words.push(name.to_string());
             }
         }
-        let mut files: Vec<usize> = words
-            .iter()
-            .flat_map(|w| self.lexicon.mentioning(w))
-            .collect();
-        files.sort_unstable();
-        files.dedup();
-        files
+        self.files_mentioning_any(&words)
     }
 
     /// The package's guarded-map inventory, from the map write and read queries.

@@ -43,6 +43,15 @@ impl<'a> Lexicon<'a> {
         merge(listed, &self.opaque)
     }
 
+    /// Whether the code of `file` may hold the identifier `word`.
+    pub fn mentions(&self, file: usize, word: &str) -> bool {
+        self.opaque.contains(&file)
+            || self
+                .mentions
+                .get(word)
+                .is_some_and(|files| files.binary_search(&file).is_ok())
+    }
+
     /// The files that may declare the top-level name `name`, ascending.
     pub fn declaring(&self, name: &str) -> impl Iterator<Item = usize> + '_ {
         let listed = self.declares.get(name).map_or(&[][..], Vec::as_slice);

@@ -58,8 +58,10 @@ pub struct Package<'a> {
     package_names: Vec<String>,
     /// The names of map-typed struct fields, computed on first use.
     map_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
-    /// The names of all struct fields, computed on first use.
-    any_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
+    /// The names of slice-of-maps struct fields, computed on first use.
+    slice_of_map_fields: std::cell::OnceCell<std::collections::HashSet<String>>,
+    /// The words map types are written with, computed on first use.
+    map_words: std::cell::OnceCell<Vec<String>>,
     /// Every call and use of a name, by name, per file, indexed on first use.
     name_index: Vec<std::cell::OnceCell<callgraph::NameIndex<'a>>>,
     /// Call sites and value uses found so far.
@@ -181,8 +183,8 @@ struct Decls<'a> {
     read: Vec<bool>,
     /// Names whose declaring files are all read.
     complete: std::collections::HashSet<String>,
-    /// The names each read file declares.
-    file_names: Vec<Vec<String>>,
+    /// The types, functions and methods each read file declares, by name.
+    file_names: Vec<[Vec<String>; 3]>,
     /// Type name -> (file, the type expression of its `type_spec` or `type_alias`).
     types: HashMap<String, (usize, Node<'a>)>,
     /// Package-level variables.
@@ -218,7 +220,7 @@ impl<'a> Package<'a> {
             lexicon,
             decls: RefCell::new(Decls {
                 read: vec![false; n],
-                file_names: vec![Vec::new(); n],
+                file_names: vec![Default::default(); n],
                 ..Decls::default()
             }),
             shown_as_map: RefCell::new(HashMap::new()),
@@ -227,7 +229,8 @@ impl<'a> Package<'a> {
             map_field_names: std::cell::OnceCell::new(),
             dead_branches: (0..n).map(|_| std::cell::OnceCell::new()).collect(),
             package_names: Vec::new(),
-            any_field_names: std::cell::OnceCell::new(),
+            slice_of_map_fields: std::cell::OnceCell::new(),
+            map_words: std::cell::OnceCell::new(),
             name_index: (0..n).map(|_| std::cell::OnceCell::new()).collect(),
             call_graph: RefCell::new(callgraph::CallGraphMemo::default()),
             ownership: RefCell::new(ownership::OwnershipMemo::default()),
@@ -303,7 +306,7 @@ impl<'a> Package<'a> {
                             spec.child_by_field_name("type"),
                         ) {
                             if let Ok(name) = name.utf8_text(src) {
-                                names.push(name.to_string());
+                                names[0].push(name.to_string());
                                 keep_last(&mut decls.types, name.to_string(), (file, ty), |v| {
                                     (v.0, v.1.start_byte())
                                 });
@@ -317,7 +320,6 @@ impl<'a> Package<'a> {
                         for (index, name) in spec.children_by_field_name("name", &mut c).enumerate()
                         {
                             if let Ok(text) = name.utf8_text(src) {
-                                names.push(text.to_string());
                                 let kind = BindKind::Var { decl: spec, index };
                                 keep_last(
                                     &mut decls.vars,
@@ -333,7 +335,7 @@ impl<'a> Package<'a> {
                     if let Some(Ok(name)) =
                         decl.child_by_field_name("name").map(|n| n.utf8_text(src))
                     {
-                        names.push(name.to_string());
+                        names[1].push(name.to_string());
                         keep_last(&mut decls.funcs, name.to_string(), (file, decl), |v| {
                             (v.0, v.1.start_byte())
                         });
@@ -344,7 +346,7 @@ impl<'a> Package<'a> {
                         .child_by_field_name("name")
                         .and_then(|n| n.utf8_text(src).ok());
                     if let (Some(name), Some(recv)) = (name, receiver_type_name(decl, src)) {
-                        names.push(name.to_string());
+                        names[2].push(name.to_string());
                         let method = Method { file, decl };
                         let key = (recv.to_string(), name.to_string());
                         keep_last(&mut decls.methods, key, method, |m| {
@@ -373,49 +375,51 @@ impl<'a> Package<'a> {
         self.decls.borrow_mut().complete.insert(name.to_string());
     }
 
-    /// Reads the declarations of `files`, and completes every name they declare.
-    fn complete_files(&self, files: &[usize]) {
-        for &f in files {
-            self.read_decls(f);
+    /// The last declaration that `get` finds for `name`, in file order: the
+    /// files that may declare it are read from the last, until one does.
+    /// (A package has a name's declarations in several files when build
+    /// constraints choose among them, as `syscall` does per system.)
+    fn last_decl<T>(
+        &self,
+        name: &str,
+        get: impl Fn(&Decls<'a>) -> Option<(usize, T)>,
+    ) -> Option<T> {
+        let complete = self.decls.borrow().complete.contains(name);
+        if !complete {
+            let files: Vec<usize> = self.lexicon.declaring(name).collect();
+            for &file in files.iter().rev() {
+                self.read_decls(file);
+                // Every later file is read: nothing can come after this one.
+                if let Some((found, value)) = get(&self.decls.borrow()) {
+                    if found >= file {
+                        return Some(value);
+                    }
+                }
+            }
+            self.decls.borrow_mut().complete.insert(name.to_string());
         }
-        let names: Vec<String> = {
-            let decls = self.decls.borrow();
-            files
-                .iter()
-                .flat_map(|&f| decls.file_names[f].iter().cloned())
-                .collect()
-        };
-        for name in names {
-            self.complete(&name);
-        }
+        get(&self.decls.borrow()).map(|(_, value)| value)
     }
 
     /// The package-level type named `name`: (file, its type expression).
     pub fn type_decl(&self, name: &str) -> Option<(usize, Node<'a>)> {
-        self.complete(name);
-        self.decls.borrow().types.get(name).copied()
+        self.last_decl(name, |d| d.types.get(name).map(|&(f, ty)| (f, (f, ty))))
     }
 
     /// The package-level variable named `name`.
     pub fn var(&self, name: &str) -> Option<Binding<'a>> {
-        self.complete(name);
-        self.decls.borrow().vars.get(name).copied()
+        self.last_decl(name, |d| d.vars.get(name).map(|&b| (b.file, b)))
     }
 
     /// The package-level function named `name`: (file, its declaration).
     pub fn func(&self, name: &str) -> Option<(usize, Node<'a>)> {
-        self.complete(name);
-        self.decls.borrow().funcs.get(name).copied()
+        self.last_decl(name, |d| d.funcs.get(name).map(|&(f, decl)| (f, (f, decl))))
     }
 
     /// The method `name` of the type named `recv`.
     pub fn method(&self, recv: &str, name: &str) -> Option<Method<'a>> {
-        self.complete(name);
-        self.decls
-            .borrow()
-            .methods
-            .get(&(recv.to_string(), name.to_string()))
-            .copied()
+        let key = (recv.to_string(), name.to_string());
+        self.last_decl(name, |d| d.methods.get(&key).map(|&m| (m.file, m)))
     }
 
     /// The methods named `name`, of any type, in file order.
@@ -431,19 +435,23 @@ impl<'a> Package<'a> {
 
     /// Whether the package declares a method named `name`.
     pub fn has_methods_named(&self, name: &str) -> bool {
-        self.lexicon.may_declare(name) && {
-            self.complete(name);
-            self.decls.borrow().methods_by_name.contains_key(name)
-        }
+        self.lexicon.may_declare(name)
+            && self
+                .last_decl(name, |d| {
+                    d.methods_by_name.get(name).map(|m| (usize::MAX, m.len()))
+                })
+                .is_some()
     }
 
     /// Whether the package declares a function or method named `name`.
     pub fn declares_function(&self, name: &str) -> bool {
-        self.lexicon.may_declare(name) && {
-            self.complete(name);
-            let decls = self.decls.borrow();
-            decls.funcs.contains_key(name) || decls.methods_by_name.contains_key(name)
-        }
+        self.lexicon.may_declare(name)
+            && self
+                .last_decl(name, |d| {
+                    (d.funcs.contains_key(name) || d.methods_by_name.contains_key(name))
+                        .then_some((usize::MAX, ()))
+                })
+                .is_some()
     }
 
     /// The files whose code may name `word`.
@@ -458,34 +466,50 @@ impl<'a> Package<'a> {
             .collect()
     }
 
+    /// The names of kind `kind` (0 types, 1 functions, 2 methods) that
+    /// `files` declare, after reading them.
+    fn names_in(&self, files: &[usize], kind: usize) -> Vec<String> {
+        for &f in files {
+            self.read_decls(f);
+        }
+        let decls = self.decls.borrow();
+        let mut names: Vec<String> = files
+            .iter()
+            .flat_map(|&f| decls.file_names[f][kind].iter().cloned())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     /// The type declarations of `files`: every type of the package whose
     /// (final) declaration is in one of them, as (name, file, type expression).
     pub fn types_in(&self, files: &[usize]) -> Vec<(String, usize, Node<'a>)> {
-        self.complete_files(files);
-        let decls = self.decls.borrow();
-        decls
-            .types
-            .iter()
-            .filter(|(_, (f, _))| files.contains(f))
-            .map(|(name, &(f, ty))| (name.clone(), f, ty))
+        self.names_in(files, 0)
+            .into_iter()
+            .filter_map(|name| {
+                let (f, ty) = self.type_decl(&name)?;
+                files.contains(&f).then_some((name, f, ty))
+            })
             .collect()
     }
 
     /// The function declarations of `files`, as `types_in`.
     pub fn funcs_in(&self, files: &[usize]) -> Vec<(String, usize, Node<'a>)> {
-        self.complete_files(files);
-        let decls = self.decls.borrow();
-        decls
-            .funcs
-            .iter()
-            .filter(|(_, (f, _))| files.contains(f))
-            .map(|(name, &(f, d))| (name.clone(), f, d))
+        self.names_in(files, 1)
+            .into_iter()
+            .filter_map(|name| {
+                let (f, decl) = self.func(&name)?;
+                files.contains(&f).then_some((name, f, decl))
+            })
             .collect()
     }
 
     /// The method declarations of `files`, as `types_in`: (receiver type, name, method).
     pub fn methods_in(&self, files: &[usize]) -> Vec<(String, String, Method<'a>)> {
-        self.complete_files(files);
+        for name in self.names_in(files, 2) {
+            self.complete(&name);
+        }
         let decls = self.decls.borrow();
         decls
             .methods
@@ -525,49 +549,90 @@ impl<'a> Package<'a> {
             .to_string()
     }
 
-    /// The names of every field of the package's structs.
-    pub fn struct_field_names_any(&self) -> &std::collections::HashSet<String> {
-        self.any_field_names.get_or_init(|| {
-            let mut names = std::collections::HashSet::new();
-            for (_, file, ty) in self.types_in(&self.files_mentioning("struct")) {
-                if ty.kind() != "struct_type" {
-                    continue;
-                }
-                walk(ty, |n| {
-                    if n.kind() == "field_identifier"
-                        && n.parent().is_some_and(|p| p.kind() == "field_declaration")
-                    {
-                        names.insert(self.text(file, n).to_string());
+    /// The words that a map type is written with in this package: `map`,
+    /// the library's map types (`Header` of `http.Header`), and the
+    /// package's types that are maps (`type Set map[string]bool`, and types
+    /// declared as those). A struct with a map-typed field names one of them.
+    fn map_words(&self) -> &[String] {
+        self.map_words.get_or_init(|| {
+            let mut words: Vec<String> = std::iter::once("map".to_string())
+                .chain(library::MAP_TYPES.iter().map(|(_, name)| name.to_string()))
+                .collect();
+            let mut read = 0;
+            while read < words.len() {
+                let files = self.files_mentioning_any(&words[read..]);
+                read = words.len();
+                for (name, _, _) in self.types_in(&files) {
+                    if !words.contains(&name) && self.named_type(&name, 0).is_map() {
+                        words.push(name);
                     }
-                    true
-                });
+                }
             }
-            names
+            words
+        })
+    }
+
+    /// The files whose code may name one of `words`, ascending.
+    pub fn files_mentioning_any(&self, words: &[String]) -> Vec<usize> {
+        let mut files: Vec<usize> = words
+            .iter()
+            .flat_map(|w| self.lexicon.mentioning(w))
+            .collect();
+        files.sort_unstable();
+        files.dedup();
+        files
+    }
+
+    /// The struct types that may have a field of a type written with one of
+    /// the map words: (name, file, struct type).
+    fn structs_with_map_words(&self) -> Vec<(String, usize, Node<'a>)> {
+        let structs = self.files_mentioning("struct");
+        let files: Vec<usize> = self
+            .files_mentioning_any(self.map_words())
+            .into_iter()
+            .filter(|f| structs.binary_search(f).is_ok())
+            .collect();
+        self.types_in(&files)
+            .into_iter()
+            .filter(|(_, _, ty)| ty.kind() == "struct_type")
+            .collect()
+    }
+
+    /// The names of the fields of the package's structs whose type
+    /// `is(..)` accepts, over the structs that mention a map word.
+    fn struct_field_names_where(
+        &self,
+        is: impl Fn(&types::Ty) -> bool,
+    ) -> std::collections::HashSet<String> {
+        let mut names = std::collections::HashSet::new();
+        for (strukt, file, ty) in self.structs_with_map_words() {
+            walk(ty, |n| {
+                if n.kind() == "field_identifier"
+                    && n.parent().is_some_and(|p| p.kind() == "field_declaration")
+                {
+                    let name = self.text(file, n);
+                    if is(&self.field_type(&strukt, name)) {
+                        names.insert(name.to_string());
+                    }
+                }
+                true
+            });
+        }
+        names
+    }
+
+    /// The names of the slice-of-maps fields of the package's structs
+    /// (`shards []map[string]int`).
+    pub fn slice_of_map_field_names(&self) -> &std::collections::HashSet<String> {
+        self.slice_of_map_fields.get_or_init(|| {
+            self.struct_field_names_where(|t| matches!(t, types::Ty::Slice(elem) if elem.is_map()))
         })
     }
 
     /// The names of the map-typed fields of the package's structs.
     pub fn struct_field_names(&self) -> &std::collections::HashSet<String> {
-        self.map_field_names.get_or_init(|| {
-            let mut names = std::collections::HashSet::new();
-            for (strukt, file, ty) in self.types_in(&self.files_mentioning("struct")) {
-                if ty.kind() != "struct_type" {
-                    continue;
-                }
-                walk(ty, |n| {
-                    if n.kind() == "field_identifier"
-                        && n.parent().is_some_and(|p| p.kind() == "field_declaration")
-                    {
-                        let name = self.text(file, n);
-                        if self.field_type(&strukt, name).is_map() {
-                            names.insert(name.to_string());
-                        }
-                    }
-                    true
-                });
-            }
-            names
-        })
+        self.map_field_names
+            .get_or_init(|| self.struct_field_names_where(types::Ty::is_map))
     }
 
     pub fn text(&self, file: usize, node: Node<'_>) -> &str {

@@ -360,7 +360,10 @@ impl<'a> Package<'a> {
                 (&*GO_QUERY, GO_WORDS, GO_KEYWORD),
                 (&*SPAWN_CALLS_QUERY, SPAWN_CALL_WORDS, SPAWN_CALL_NAMES),
             ] {
-                if mentions_any(&source.text, words) {
+                // The keyword or method names are in the code, not only in comments.
+                if mentions_any(&source.text, words)
+                    && keywords.iter().any(|k| self.lexicon.mentions(file, k))
+                {
                     let root = source.tree().root_node();
                     query.for_each_match_near(root, &source.text, keywords, &mut handle);
                 }
