@@ -14,6 +14,7 @@ use std::rc::Rc;
 
 use tree_sitter::Node;
 
+use super::lexical;
 use super::scope::{BindKind, ParamRole, Resolved};
 use super::types::Ty;
 use super::{Package, enclosing_function, walk};
@@ -147,6 +148,7 @@ impl<'a> Package<'a> {
         }
         self.lexicon
             .mentioning(name)
+            .filter(|&file| lexical::has_use_other_than_call(&self.files[file].text, name))
             .flat_map(|file| {
                 self.name_index(file)
                     .values
@@ -189,7 +191,7 @@ impl<'a> Package<'a> {
                                 // functions and methods only.
                                 method
                                     .map(|m| self.text(file, m))
-                                    .filter(|m| self.lexicon.may_declare(m))
+                                    .filter(|m| self.may_declare_function(m))
                                     .map(|m| (m, true))
                             }
                         }
@@ -207,7 +209,7 @@ impl<'a> Package<'a> {
             "identifier" | "field_identifier" if field != Some("function") => {
                 let name = self.text(file, n);
                 // Only names of the package's functions and methods matter.
-                if self.lexicon.may_declare(name)
+                if self.may_declare_function(name)
                     && !(n.kind() == "field_identifier" && called.contains(&n.id()))
                 {
                     index

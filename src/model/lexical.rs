@@ -11,13 +11,23 @@
 
 use std::collections::HashMap;
 
+/// What a top-level declaration declares. Constants are not listed: the
+/// model looks them up only as `false` constants (`Lexicon::false_consts`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Type,
+    Func,
+    Method,
+    Var,
+}
+
 /// The words and declarations of a package's files.
 #[derive(Default)]
 pub struct Lexicon<'a> {
     /// Identifier -> the files (ascending) whose code holds it.
     mentions: HashMap<&'a str, Vec<usize>>,
-    /// Top-level name -> the files (ascending) that may declare it.
-    declares: HashMap<&'a str, Vec<usize>>,
+    /// (kind, top-level name) -> the files (ascending) that may declare it.
+    declares: HashMap<(Kind, &'a str), Vec<usize>>,
     /// Files that may declare anything.
     opaque: Vec<usize>,
     /// Names that `var` declarations may declare (more than they do).
@@ -52,9 +62,12 @@ impl<'a> Lexicon<'a> {
                 .is_some_and(|files| files.binary_search(&file).is_ok())
     }
 
-    /// The files that may declare the top-level name `name`, ascending.
-    pub fn declaring(&self, name: &str) -> impl Iterator<Item = usize> + '_ {
-        let listed = self.declares.get(name).map_or(&[][..], Vec::as_slice);
+    /// The files that may declare `name` as a `kind`, ascending.
+    pub fn declaring<'s>(&'s self, kind: Kind, name: &'s str) -> impl Iterator<Item = usize> + 's {
+        let listed = self
+            .declares
+            .get(&(kind, name))
+            .map_or(&[][..], Vec::as_slice);
         merge(listed, &self.opaque)
     }
 
@@ -64,9 +77,9 @@ impl<'a> Lexicon<'a> {
         self.opaque.is_empty().then_some(self.vars.as_slice())
     }
 
-    /// Whether some file may declare the top-level name `name`.
-    pub fn may_declare(&self, name: &str) -> bool {
-        !self.opaque.is_empty() || self.declares.contains_key(name)
+    /// Whether some file may declare `name` as a `kind`.
+    pub fn may_declare(&self, kind: Kind, name: &str) -> bool {
+        !self.opaque.is_empty() || self.declares.contains_key(&(kind, name))
     }
 
     fn add(&mut self, file: usize, text: &'a [u8]) {
@@ -105,15 +118,17 @@ impl<'a> Lexicon<'a> {
         if top.false_const {
             self.false_consts.push(file);
         }
-        self.vars.extend(top.vars);
-        self.vars.sort_unstable();
-        self.vars.dedup();
         let mut names = top.names;
         names.sort_unstable();
         names.dedup();
-        for name in names {
-            self.declares.entry(name).or_default().push(file);
+        for (kind, name) in names {
+            if kind == Kind::Var {
+                self.vars.push(name);
+            }
+            self.declares.entry((kind, name)).or_default().push(file);
         }
+        self.vars.sort_unstable();
+        self.vars.dedup();
     }
 }
 
@@ -148,6 +163,33 @@ pub fn package_clause(text: &[u8]) -> Option<&str> {
     }
     let end = word(start)?;
     std::str::from_utf8(&text[start..end]).ok()
+}
+
+/// Whether `text` has an occurrence of the identifier `name` that is not
+/// plainly a call: `name(` or `x.name(`, with only spaces before the `(`. A
+/// declaration (`func name(`, `) name(`) is not a call; nor is anything else
+/// (`f(name)`, `x.name`, `name[T](`). A file without one holds no use of
+/// `name` as a value.
+pub fn has_use_other_than_call(text: &[u8], name: &str) -> bool {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let blank = |b: u8| b == b' ' || b == b'\t';
+    for at in memchr::memmem::find_iter(text, name.as_bytes()) {
+        let end = at + name.len();
+        if at > 0 && ident(text[at - 1]) || text.get(end).is_some_and(|&b| ident(b)) {
+            continue;
+        }
+        let after = end + text[end..].iter().take_while(|&&b| blank(b)).count();
+        if text.get(after) != Some(&b'(') {
+            return true;
+        }
+        let before = at - text[..at].iter().rev().take_while(|&&b| blank(b)).count();
+        let declared = text[..before].ends_with(b")")
+            || text[..before].ends_with(b"func") && (before == 4 || !ident(text[before - 5]));
+        if declared {
+            return true;
+        }
+    }
+    false
 }
 
 fn push_word<'a>(words: &mut Vec<&'a str>, run: &'a [u8]) {
@@ -233,11 +275,9 @@ fn tokens(code: &[u8]) -> Vec<Token> {
 }
 
 struct TopLevel<'a> {
-    /// Names that top-level declarations may declare: more than they do,
-    /// never fewer.
-    names: Vec<&'a str>,
-    /// Those of them that `var` declares.
-    vars: Vec<&'a str>,
+    /// Names that top-level declarations may declare, by kind: more than
+    /// they do, never fewer.
+    names: Vec<(Kind, &'a str)>,
     balanced: bool,
     false_const: bool,
 }
@@ -247,6 +287,16 @@ enum Keyword {
     Type,
     Var,
     Const,
+}
+
+impl Keyword {
+    fn kind(self) -> Option<Kind> {
+        match self {
+            Keyword::Type => Some(Kind::Type),
+            Keyword::Var => Some(Kind::Var),
+            Keyword::Const => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -282,7 +332,6 @@ fn top_level<'a>(text: &'a [u8], tokens: &[Token]) -> TopLevel<'a> {
     };
     let mut out = TopLevel {
         names: Vec::new(),
-        vars: Vec::new(),
         balanced: true,
         false_const: false,
     };
@@ -327,7 +376,7 @@ fn top_level<'a>(text: &'a [u8], tokens: &[Token]) -> TopLevel<'a> {
                 Token::Break => State::Func,
                 Token::Punct(b'(') => State::Receiver,
                 _ => {
-                    out.names.extend(w);
+                    out.names.extend(w.map(|w| (Kind::Func, w)));
                     State::Idle
                 }
             },
@@ -336,7 +385,7 @@ fn top_level<'a>(text: &'a [u8], tokens: &[Token]) -> TopLevel<'a> {
             State::MethodName => match *t {
                 Token::Break => State::MethodName,
                 _ => {
-                    out.names.extend(w);
+                    out.names.extend(w.map(|w| (Kind::Method, w)));
                     State::Idle
                 }
             },
@@ -348,10 +397,7 @@ fn top_level<'a>(text: &'a [u8], tokens: &[Token]) -> TopLevel<'a> {
                 },
                 _ => match w {
                     Some(name) => {
-                        out.names.push(name);
-                        if k == Keyword::Var {
-                            out.vars.push(name);
-                        }
+                        out.names.extend(k.kind().map(|kind| (kind, name)));
                         State::Names(k)
                     }
                     None => State::Idle,
@@ -377,10 +423,7 @@ fn top_level<'a>(text: &'a [u8], tokens: &[Token]) -> TopLevel<'a> {
                             start: true,
                         },
                         (_, Some(name)) if start => {
-                            out.names.push(name);
-                            if keyword == Keyword::Var {
-                                out.vars.push(name);
-                            }
+                            out.names.extend(keyword.kind().map(|kind| (kind, name)));
                             if keyword == Keyword::Type {
                                 State::Group {
                                     keyword,
@@ -425,7 +468,11 @@ mod tests {
 
     fn declared(src: &str) -> Vec<String> {
         let lexicon = Lexicon::new([src.as_bytes()]);
-        let mut names: Vec<String> = lexicon.declares.keys().map(|k| k.to_string()).collect();
+        let mut names: Vec<String> = lexicon
+            .declares
+            .keys()
+            .map(|(kind, name)| format!("{kind:?} {name}"))
+            .collect();
         names.sort();
         names
     }
@@ -443,16 +490,20 @@ mod tests {
             func (a *A) G(n int) { var inner int; _ = inner }\n\
             func (C[T]) H() {}\n";
         let names = declared(src);
-        for want in ["A", "B", "C", "x", "y", "z", "u", "v", "k", "F", "G", "H"] {
+        for want in [
+            "Type A", "Type B", "Type C", "Var x", "Var y", "Var z", "Var u", "Var v", "Func F",
+            "Method G", "Method H",
+        ] {
             assert!(
                 names.iter().any(|n| n == want),
                 "{want} missing from {names:?}"
             );
         }
-        for local in ["inner", "q", "f", "n", "fmt"] {
+        // Locals are not top-level; constants are not listed.
+        for not in ["inner", "q", "f", "n", "fmt", "k"] {
             assert!(
-                !names.iter().any(|n| n == local),
-                "{local} is not top-level: {names:?}"
+                !names.iter().any(|n| n.ends_with(&format!(" {not}"))),
+                "{not} listed: {names:?}"
             );
         }
         let lexicon = Lexicon::new([src.as_bytes()]);
@@ -479,14 +530,36 @@ mod tests {
     }
 
     #[test]
+    fn calls_are_told_from_other_uses() {
+        let other = |src: &str| has_use_other_than_call(src.as_bytes(), "run");
+        assert!(!other("go run(x); s.run (y); running(); rerun(z)"));
+        assert!(other("f(run)"));
+        assert!(other("h := s.run"));
+        assert!(other("func run() {}"));
+        assert!(other("func (s *S) run() {}"));
+        assert!(other("run[int](x)"));
+        assert!(other("run\n(x)"));
+    }
+
+    #[test]
     fn files_it_cannot_read_are_candidates_for_everything() {
         let lexicon = Lexicon::new([
             &b"package p\nfunc f() {}\n"[..],
             &b"package p\nfunc g() {\n"[..],
             &b"package p\nvar s = \"open\n"[..],
         ]);
-        assert_eq!(lexicon.declaring("f").collect::<Vec<_>>(), vec![0, 1, 2]);
-        assert_eq!(lexicon.declaring("nothing").collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            lexicon.declaring(Kind::Func, "f").collect::<Vec<_>>(),
+            vec![0, 1, 2]
+        );
+        assert_eq!(
+            lexicon.declaring(Kind::Type, "f").collect::<Vec<_>>(),
+            vec![1, 2]
+        );
+        assert_eq!(
+            lexicon.declaring(Kind::Var, "nothing").collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         assert_eq!(lexicon.mentioning("zzz").collect::<Vec<_>>(), vec![1, 2]);
     }
 }

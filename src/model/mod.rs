@@ -181,8 +181,8 @@ pub(crate) fn receiver_type_name<'s>(decl: Node<'_>, src: &'s [u8]) -> Option<&'
 #[derive(Default)]
 struct Decls<'a> {
     read: Vec<bool>,
-    /// Names whose declaring files are all read.
-    complete: std::collections::HashSet<String>,
+    /// Names whose declaring files of a kind are all read.
+    complete: std::collections::HashSet<(lexical::Kind, String)>,
     /// The types, functions and methods each read file declares, by name.
     file_names: Vec<[Vec<String>; 3]>,
     /// Type name -> (file, the type expression of its `type_spec` or `type_alias`).
@@ -364,29 +364,32 @@ impl<'a> Package<'a> {
         }
     }
 
-    /// Reads every file that may declare `name`: its entries are then final.
-    fn complete(&self, name: &str) {
-        if self.decls.borrow().complete.contains(name) {
+    /// Reads every file that may declare a method `name`: its entries are then final.
+    fn complete_methods(&self, name: &str) {
+        let key = (lexical::Kind::Method, name.to_string());
+        if self.decls.borrow().complete.contains(&key) {
             return;
         }
-        for file in self.lexicon.declaring(name) {
+        for file in self.lexicon.declaring(lexical::Kind::Method, name) {
             self.read_decls(file);
         }
-        self.decls.borrow_mut().complete.insert(name.to_string());
+        self.decls.borrow_mut().complete.insert(key);
     }
 
-    /// The last declaration that `get` finds for `name`, in file order: the
-    /// files that may declare it are read from the last, until one does.
-    /// (A package has a name's declarations in several files when build
-    /// constraints choose among them, as `syscall` does per system.)
+    /// The last declaration of `name` as a `kind` that `get` finds, in file
+    /// order: the files that may declare it are read from the last, until
+    /// one does. (A package has a name's declarations in several files when
+    /// build constraints choose among them, as `syscall` does per system.)
     fn last_decl<T>(
         &self,
+        kind: lexical::Kind,
         name: &str,
         get: impl Fn(&Decls<'a>) -> Option<(usize, T)>,
     ) -> Option<T> {
-        let complete = self.decls.borrow().complete.contains(name);
+        let key = (kind, name.to_string());
+        let complete = self.decls.borrow().complete.contains(&key);
         if !complete {
-            let files: Vec<usize> = self.lexicon.declaring(name).collect();
+            let files: Vec<usize> = self.lexicon.declaring(kind, name).collect();
             for &file in files.iter().rev() {
                 self.read_decls(file);
                 // Every later file is read: nothing can come after this one.
@@ -396,35 +399,43 @@ impl<'a> Package<'a> {
                     }
                 }
             }
-            self.decls.borrow_mut().complete.insert(name.to_string());
+            self.decls.borrow_mut().complete.insert(key);
         }
         get(&self.decls.borrow()).map(|(_, value)| value)
     }
 
     /// The package-level type named `name`: (file, its type expression).
     pub fn type_decl(&self, name: &str) -> Option<(usize, Node<'a>)> {
-        self.last_decl(name, |d| d.types.get(name).map(|&(f, ty)| (f, (f, ty))))
+        self.last_decl(lexical::Kind::Type, name, |d| {
+            d.types.get(name).map(|&(f, ty)| (f, (f, ty)))
+        })
     }
 
     /// The package-level variable named `name`.
     pub fn var(&self, name: &str) -> Option<Binding<'a>> {
-        self.last_decl(name, |d| d.vars.get(name).map(|&b| (b.file, b)))
+        self.last_decl(lexical::Kind::Var, name, |d| {
+            d.vars.get(name).map(|&b| (b.file, b))
+        })
     }
 
     /// The package-level function named `name`: (file, its declaration).
     pub fn func(&self, name: &str) -> Option<(usize, Node<'a>)> {
-        self.last_decl(name, |d| d.funcs.get(name).map(|&(f, decl)| (f, (f, decl))))
+        self.last_decl(lexical::Kind::Func, name, |d| {
+            d.funcs.get(name).map(|&(f, decl)| (f, (f, decl)))
+        })
     }
 
     /// The method `name` of the type named `recv`.
     pub fn method(&self, recv: &str, name: &str) -> Option<Method<'a>> {
         let key = (recv.to_string(), name.to_string());
-        self.last_decl(name, |d| d.methods.get(&key).map(|&m| (m.file, m)))
+        self.last_decl(lexical::Kind::Method, name, |d| {
+            d.methods.get(&key).map(|&m| (m.file, m))
+        })
     }
 
     /// The methods named `name`, of any type, in file order.
     pub fn methods_named(&self, name: &str) -> Vec<Method<'a>> {
-        self.complete(name);
+        self.complete_methods(name);
         self.decls
             .borrow()
             .methods_by_name
@@ -435,23 +446,38 @@ impl<'a> Package<'a> {
 
     /// Whether the package declares a method named `name`.
     pub fn has_methods_named(&self, name: &str) -> bool {
-        self.lexicon.may_declare(name)
+        self.lexicon.may_declare(lexical::Kind::Method, name)
             && self
-                .last_decl(name, |d| {
+                .last_decl(lexical::Kind::Method, name, |d| {
                     d.methods_by_name.get(name).map(|m| (usize::MAX, m.len()))
                 })
                 .is_some()
     }
 
+    /// Whether some file may declare a function or method named `name`.
+    fn may_declare_function(&self, name: &str) -> bool {
+        self.lexicon.may_declare(lexical::Kind::Func, name)
+            || self.lexicon.may_declare(lexical::Kind::Method, name)
+    }
+
     /// Whether the package declares a function or method named `name`.
     pub fn declares_function(&self, name: &str) -> bool {
-        self.lexicon.may_declare(name)
-            && self
-                .last_decl(name, |d| {
-                    (d.funcs.contains_key(name) || d.methods_by_name.contains_key(name))
-                        .then_some((usize::MAX, ()))
-                })
-                .is_some()
+        self.func(name).is_some() || self.has_methods_named(name)
+    }
+
+    /// The matches of `query` in `file` near the identifiers `words`
+    /// (`CompiledQuery::for_each_match_near`); the file is parsed only if
+    /// its code names one of them.
+    pub fn matches_near(
+        &self,
+        query: &crate::queries::CompiledQuery,
+        file: usize,
+        words: &[&str],
+        f: impl FnMut(&tree_sitter::QueryMatch<'_, 'a>),
+    ) {
+        if words.iter().any(|w| self.lexicon.mentions(file, w)) {
+            query.for_each_match_near_file(self.files[file], words, f);
+        }
     }
 
     /// The files whose code may name `word`.
@@ -508,7 +534,7 @@ impl<'a> Package<'a> {
     /// The method declarations of `files`, as `types_in`: (receiver type, name, method).
     pub fn methods_in(&self, files: &[usize]) -> Vec<(String, String, Method<'a>)> {
         for name in self.names_in(files, 2) {
-            self.complete(&name);
+            self.complete_methods(&name);
         }
         let decls = self.decls.borrow();
         decls

@@ -394,7 +394,7 @@ impl<'a> Package<'a> {
             if !mentions_any(&source.text, &names) {
                 continue;
             }
-            q.for_each_match_near_file(source, &names, |m| {
+            self.matches_near(q, file, &names, |m| {
                 let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
                 let (Some(call), Some(callee), Some(arguments)) =
                     (get(call_i), get(callee_i), get(args_i))

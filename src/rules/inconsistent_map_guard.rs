@@ -132,8 +132,8 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     // The query confirms that some code takes a lock at all.
     let lock_i = QUERY.capture("lock");
     let mut any_lock = false;
-    for f in pkg.files.iter() {
-        QUERY.for_each_match_near_file(f, &["Lock", "RLock"], |m| {
+    for file in 0..pkg.files.len() {
+        pkg.matches_near(&QUERY, file, &["Lock", "RLock"], |m| {
             any_lock |= m.captures.iter().any(|c| c.index == lock_i)
         });
         if any_lock {

@@ -136,7 +136,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         })
         .collect();
     for (file, source) in pkg.files.iter().enumerate() {
-        QUERY.for_each_match_near_file(source, &names, |m| {
+        pkg.matches_near(&QUERY, file, &names, |m| {
             let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
             let Some(value) = get(value_i) else { return };
             let Some((key, base)) = pkg.map_key(file, value) else { return };

@@ -90,7 +90,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     for (file, source) in pkg.files.iter().enumerate() {
         // Each function once, however many RLock calls it has.
         let mut functions = Vec::new();
-        QUERY.for_each_match_near_file(source, &["RLock"], |m| {
+        pkg.matches_near(&QUERY, file, &["RLock"], |m| {
             let Some(rlock) = m.captures.iter().find(|c| c.index == rlock_i) else {
                 return;
             };

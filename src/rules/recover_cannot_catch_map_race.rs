@@ -122,7 +122,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     let q = &*QUERY;
     let call_i = q.capture("call");
     for (file, source) in pkg.files.iter().enumerate() {
-        q.for_each_match_near_file(source, &["recover"], |m| {
+        pkg.matches_near(q, file, &["recover"], |m| {
             let Some(call) = m.captures.iter().find(|c| c.index == call_i).map(|c| c.node) else { return };
             let Some(how) = deferred(call) else { return };
             let func = match how {

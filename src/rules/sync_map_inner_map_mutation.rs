@@ -163,7 +163,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let mut loads = Vec::new();
-        QUERY.for_each_match_near_file(source, LOAD_NAMES, |m| {
+        pkg.matches_near(&QUERY, file, LOAD_NAMES, |m| {
             let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
             let (Some(load), Some(container)) = (get(load_i), get(container_i)) else {
                 return;
