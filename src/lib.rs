@@ -324,22 +324,21 @@ pub fn lint_packages(packages: Vec<PackageFiles>, options: Options) -> Outcome {
     outcome
 }
 
-/// Source bytes in flight that any set of packages may use together; a
-/// larger package runs with nothing else but small packages (see
-/// `BESIDE_LARGEST`), and its own files' parses. A parsed package takes
-/// about 35 times its source in memory (tree-sitter's trees, mostly), so
-/// this is about 140 MB.
+/// Source bytes in flight that any set of packages may use together. A
+/// parsed file takes about 30 times its source in memory (tree-sitter's
+/// trees, mostly); the model parses only the files it needs, which in the
+/// largest packages is far from all, so a package counts at most this much.
 const BYTES_IN_FLIGHT: u64 = 4_000_000;
 
-/// Source bytes that may run beside the largest package: while one thread
-/// models a package too large to share the budget with, the others take
-/// small packages instead of waiting.
+/// Source bytes that may run beside a package of `BYTES_IN_FLIGHT` or more:
+/// while one thread models it, the others take small packages instead of
+/// waiting.
 const BESIDE_LARGEST: u64 = 250_000;
 
 /// Hands packages to worker threads: largest first, and only while the
-/// source bytes of the packages in flight stay within the budget, the larger
-/// of `BYTES_IN_FLIGHT` and the largest package plus `BESIDE_LARGEST`. A
-/// worker that must wait helps with the parses of the packages in flight.
+/// source bytes of the packages in flight, each counted at most
+/// `BYTES_IN_FLIGHT`, stay within `BYTES_IN_FLIGHT + BESIDE_LARGEST`: two
+/// large packages never run at once.
 struct Scheduler<'s> {
     sizes: &'s [u64],
     budget: u64,
@@ -351,12 +350,16 @@ impl<'s> Scheduler<'s> {
     fn new(sizes: &'s [u64]) -> Self {
         let mut order: Vec<usize> = (0..sizes.len()).collect();
         order.sort_by_key(|&i| (std::cmp::Reverse(sizes[i]), i));
-        let largest = sizes.iter().copied().max().unwrap_or(0);
         Scheduler {
             sizes,
-            budget: (largest + BESIDE_LARGEST).max(BYTES_IN_FLIGHT),
+            budget: BYTES_IN_FLIGHT + BESIDE_LARGEST,
             state: Mutex::new((order.into(), 0)),
         }
+    }
+
+    /// What a package counts against the budget.
+    fn weight(&self, package: usize) -> u64 {
+        self.sizes[package].min(BYTES_IN_FLIGHT)
     }
 
     /// The next package to lint, or `None` when all have started.
@@ -367,7 +370,7 @@ impl<'s> Scheduler<'s> {
                 let (pending, in_flight) = &mut *state;
                 let &smallest = pending.back()?;
                 let room = self.budget.saturating_sub(*in_flight);
-                if *in_flight == 0 || self.sizes[smallest] <= room {
+                if *in_flight == 0 || self.weight(smallest) <= room {
                     // The largest package that fits: sizes fall along `pending`.
                     let at = if *in_flight == 0 {
                         0
@@ -376,10 +379,10 @@ impl<'s> Scheduler<'s> {
                         pending
                             .as_slices()
                             .0
-                            .partition_point(|&p| self.sizes[p] > room)
+                            .partition_point(|&p| self.weight(p) > room)
                     };
                     let package = pending.remove(at).expect("a package fits");
-                    *in_flight += self.sizes[package];
+                    *in_flight += self.weight(package);
                     return Some(package);
                 }
             }
@@ -391,7 +394,7 @@ impl<'s> Scheduler<'s> {
 
     fn done(&self, package: usize) {
         let mut state = self.state.lock().expect("no worker panics");
-        state.1 -= self.sizes[package];
+        state.1 -= self.weight(package);
     }
 }
 

@@ -141,15 +141,15 @@ impl<'a> Package<'a> {
     }
 
     /// The other uses of `name`, a function or method of the package, in file
-    /// and source order.
-    fn values_named(&self, name: &str) -> Vec<(usize, Node<'a>)> {
-        if !self.declares_function(name) {
-            return Vec::new();
-        }
+    /// and source order; a file is parsed when the iteration reaches it.
+    fn values_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = (usize, Node<'a>)> + 's {
+        let declared = self.declares_function(name);
         self.lexicon
             .mentioning(name)
-            .filter(|&file| lexical::has_use_other_than_call(&self.files[file].text, name))
-            .flat_map(|file| {
+            .filter(move |&file| {
+                declared && lexical::has_use_other_than_call(&self.files[file].text, name)
+            })
+            .flat_map(move |file| {
                 self.name_index(file)
                     .values
                     .get(name)
@@ -157,7 +157,6 @@ impl<'a> Package<'a> {
                     .flatten()
                     .copied()
             })
-            .collect()
     }
 
     /// Adds node `n` of `file` to the name index, if it is a call or a use of
@@ -522,8 +521,8 @@ impl<'a> Package<'a> {
             return false;
         };
         let name = self.text(file, name_node);
-        let uses = self.values_named(name);
-        uses.iter().any(|&(ufile, n)| {
+        // Stops at the first: the files after it need not be parsed.
+        self.values_named(name).any(|(ufile, n)| {
             if n.id() == name_node.id() {
                 return false;
             }

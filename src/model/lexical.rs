@@ -9,7 +9,7 @@
 //! package worth modelling, but the goroutines reach a few small files: its
 //! 10 MB of generated rewrite rules are never parsed.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// What a top-level declaration declares. Constants are not listed: the
 /// model looks them up only as `false` constants (`Lexicon::false_consts`).
@@ -32,6 +32,9 @@ pub struct Lexicon<'a> {
     opaque: Vec<usize>,
     /// Names that `var` declarations may declare (more than they do).
     vars: Vec<&'a str>,
+    /// Files whose functions' signatures may hold a function type
+    /// (`func run(f func())`), ascending.
+    pub func_typed_params: Vec<usize>,
     /// Files that may declare a constant `false` (`const debug = false`).
     pub false_consts: Vec<usize>,
     /// Each file's package name, when its first token is `package`.
@@ -82,38 +85,45 @@ impl<'a> Lexicon<'a> {
         !self.opaque.is_empty() || self.declares.contains_key(&(kind, name))
     }
 
+    /// Notes that the code of `file` holds the identifier `word`; files are
+    /// added in order.
+    fn mention(&mut self, file: usize, word: &'a [u8]) {
+        if let Ok(w) = std::str::from_utf8(word) {
+            let files = self.mentions.entry(w).or_default();
+            if files.last() != Some(&file) {
+                files.push(file);
+            }
+        }
+    }
+
+    /// `mention` for a run of identifier bytes. tree-sitter may split a run
+    /// at a byte that is not part of an identifier (a non-ASCII symbol, a
+    /// leading digit): its ASCII identifier pieces count too.
+    fn mention_run(&mut self, file: usize, run: &'a [u8]) {
+        self.mention(file, run);
+        if !run.is_ascii() || run[0].is_ascii_digit() {
+            for piece in run.split(|b| !b.is_ascii()) {
+                let piece = trim_digits(piece);
+                if !piece.is_empty() {
+                    self.mention(file, piece);
+                }
+            }
+        }
+    }
+
     fn add(&mut self, file: usize, text: &'a [u8]) {
         let code = crate::prefilter::code_only(text);
         let lexes = code.is_some();
         let code = code.as_deref().unwrap_or(text);
-        let tokens = tokens(code);
-        let mut words: Vec<&'a str> = Vec::new();
-        for t in &tokens {
-            if let Token::Word(start, end) = *t {
-                let run = &text[start..end];
-                push_word(&mut words, run);
-                // tree-sitter may split a run at a byte that is not part of
-                // an identifier (a non-ASCII symbol, a leading digit): its ASCII
-                // identifier pieces count too.
-                if run.iter().any(|b| !b.is_ascii()) || run[0].is_ascii_digit() {
-                    for piece in run.split(|b| !b.is_ascii()) {
-                        let piece = trim_digits(piece);
-                        if !piece.is_empty() {
-                            push_word(&mut words, piece);
-                        }
-                    }
-                }
-            }
-        }
-        words.sort_unstable();
-        words.dedup();
-        for w in words {
-            self.mentions.entry(w).or_default().push(file);
-        }
-        let top = top_level(text, &tokens);
+        let top = top_level(text, tokens(code), |start, end| {
+            self.mention_run(file, &text[start..end])
+        });
         self.package_names.push(package_clause(text));
         if !lexes || !top.balanced {
             self.opaque.push(file);
+        }
+        if top.func_typed_params || !lexes || !top.balanced {
+            self.func_typed_params.push(file);
         }
         if top.false_const {
             self.false_consts.push(file);
@@ -192,12 +202,6 @@ pub fn has_use_other_than_call(text: &[u8], name: &str) -> bool {
     false
 }
 
-fn push_word<'a>(words: &mut Vec<&'a str>, run: &'a [u8]) {
-    if let Ok(w) = std::str::from_utf8(run) {
-        words.push(w);
-    }
-}
-
 fn trim_digits(piece: &[u8]) -> &[u8] {
     let start = piece
         .iter()
@@ -247,37 +251,61 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || !b.is_ascii()
 }
 
-fn tokens(code: &[u8]) -> Vec<Token> {
-    let mut out = Vec::with_capacity(code.len() / 4);
-    let mut i = 0;
-    while i < code.len() {
-        let b = code[i];
-        if is_word_byte(b) {
-            let start = i;
-            while i < code.len() && is_word_byte(code[i]) {
-                i += 1;
+/// The tokens of code, in order; a run of line breaks is one `Break`.
+struct Tokens<'c> {
+    code: &'c [u8],
+    i: usize,
+    after_break: bool,
+}
+
+fn tokens(code: &[u8]) -> Tokens<'_> {
+    Tokens {
+        code,
+        i: 0,
+        after_break: false,
+    }
+}
+
+impl Iterator for Tokens<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        let code = self.code;
+        while self.i < code.len() {
+            let b = code[self.i];
+            if is_word_byte(b) {
+                let start = self.i;
+                while self.i < code.len() && is_word_byte(code[self.i]) {
+                    self.i += 1;
+                }
+                self.after_break = false;
+                return Some(Token::Word(start, self.i));
             }
-            out.push(Token::Word(start, i));
-            continue;
-        }
-        match b {
-            b'\n' | 0x01 => {
-                if out.last() != Some(&Token::Break) {
-                    out.push(Token::Break);
+            self.i += 1;
+            match b {
+                b'\n' | 0x01 => {
+                    if !self.after_break {
+                        self.after_break = true;
+                        return Some(Token::Break);
+                    }
+                }
+                b' ' | b'\t' | b'\r' => {}
+                _ => {
+                    self.after_break = false;
+                    return Some(Token::Punct(b));
                 }
             }
-            b' ' | b'\t' | b'\r' => {}
-            _ => out.push(Token::Punct(b)),
         }
-        i += 1;
+        None
     }
-    out
 }
 
 struct TopLevel<'a> {
     /// Names that top-level declarations may declare, by kind: more than
     /// they do, never fewer.
     names: Vec<(Kind, &'a str)>,
+    /// Whether a function or method signature holds a function type.
+    func_typed_params: bool,
     balanced: bool,
     false_const: bool,
 }
@@ -308,6 +336,8 @@ enum State {
     Receiver,
     /// After a receiver.
     MethodName,
+    /// In a function's or method's signature.
+    Signature,
     /// After `type`, `var` or `const`: a name, or a group.
     Spec(Keyword),
     /// After a spec's first name: `,` brings another (not for types).
@@ -325,13 +355,18 @@ enum State {
 /// at depth 0 `func`, `type`, `var` and `const` start declarations; in a
 /// group, a name may start each line (after a line break, `;`, or a `,` in a
 /// name list).
-fn top_level<'a>(text: &'a [u8], tokens: &[Token]) -> TopLevel<'a> {
+fn top_level<'a>(
+    text: &'a [u8],
+    tokens: impl Iterator<Item = Token>,
+    mut on_word: impl FnMut(usize, usize),
+) -> TopLevel<'a> {
     let word = |t: &Token| match *t {
         Token::Word(s, e) => std::str::from_utf8(&text[s..e]).ok(),
         _ => None,
     };
     let mut out = TopLevel {
         names: Vec::new(),
+        func_typed_params: false,
         balanced: true,
         false_const: false,
     };
@@ -339,7 +374,14 @@ fn top_level<'a>(text: &'a [u8], tokens: &[Token]) -> TopLevel<'a> {
     let mut state = State::Idle;
     // Inside a `const` declaration: until its group closes, or its line ends.
     let mut in_const = false;
-    for t in tokens {
+    for token in tokens {
+        let t = &token;
+        if let Token::Word(start, end) = token {
+            on_word(start, end);
+        }
+        if !out.balanced {
+            continue;
+        }
         let depth = stack.len();
         if let Token::Punct(p @ (b'(' | b'[' | b'{')) = *t {
             stack.push(p);
@@ -351,7 +393,7 @@ fn top_level<'a>(text: &'a [u8], tokens: &[Token]) -> TopLevel<'a> {
             };
             if stack.pop() != Some(open) {
                 out.balanced = false;
-                return out;
+                continue;
             }
         }
         let w = word(t);
@@ -364,6 +406,8 @@ fn top_level<'a>(text: &'a [u8], tokens: &[Token]) -> TopLevel<'a> {
         state = match state {
             _ if depth == 0 && matches!(w, Some("func" | "type" | "var" | "const")) => {
                 in_const = w == Some("const");
+                // `func f() func()`: a function type in a signature.
+                out.func_typed_params |= state == State::Signature && w == Some("func");
                 match w {
                     Some("func") => State::Func,
                     Some("type") => State::Spec(Keyword::Type),
@@ -375,20 +419,35 @@ fn top_level<'a>(text: &'a [u8], tokens: &[Token]) -> TopLevel<'a> {
             State::Func => match *t {
                 Token::Break => State::Func,
                 Token::Punct(b'(') => State::Receiver,
-                _ => {
-                    out.names.extend(w.map(|w| (Kind::Func, w)));
-                    State::Idle
-                }
+                _ => match w {
+                    Some(w) => {
+                        out.names.push((Kind::Func, w));
+                        State::Signature
+                    }
+                    None => State::Idle,
+                },
             },
             State::Receiver if stack.is_empty() => State::MethodName,
             State::Receiver => State::Receiver,
             State::MethodName => match *t {
                 Token::Break => State::MethodName,
-                _ => {
-                    out.names.extend(w.map(|w| (Kind::Method, w)));
-                    State::Idle
-                }
+                _ => match w {
+                    Some(w) => {
+                        out.names.push((Kind::Method, w));
+                        State::Signature
+                    }
+                    None => State::Idle,
+                },
             },
+            // Until the body's `{`, or the end of a declaration without one.
+            State::Signature => {
+                if depth == 0 && matches!(t, Token::Punct(b'{') | Token::Break) {
+                    State::Idle
+                } else {
+                    out.func_typed_params |= w == Some("func");
+                    State::Signature
+                }
+            }
             State::Spec(k) => match *t {
                 Token::Break => State::Spec(k),
                 Token::Punct(b'(') => State::Group {
@@ -509,6 +568,14 @@ mod tests {
         let lexicon = Lexicon::new([src.as_bytes()]);
         assert_eq!(lexicon.package_names, vec![Some("p")]);
         assert_eq!(lexicon.false_consts, vec![0]);
+        assert!(lexicon.func_typed_params.is_empty());
+        let typed = Lexicon::new([
+            &b"package p\nfunc run(f func()) { go f() }\n"[..],
+            &b"package p\nfunc (s *S) each(yield func(int) bool) {}\n"[..],
+            &b"package p\nfunc make() func() {\n\treturn nil\n}\n"[..],
+            &b"package p\nfunc plain(n int) {\n\tf := func() {}\n\tf()\n}\n"[..],
+        ]);
+        assert_eq!(typed.func_typed_params, vec![0, 1, 2]);
         assert!(lexicon.opaque.is_empty());
         let mut vars = lexicon.var_names().unwrap().to_vec();
         vars.sort();

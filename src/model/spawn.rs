@@ -205,8 +205,13 @@ impl<'a> Package<'a> {
     /// iteration.
     fn wrappers(&self) -> HashMap<String, (usize, bool)> {
         let mut wrappers = HashMap::new();
-        // A wrapper's body holds a `go` statement.
-        for (name, file, decl) in self.funcs_in(&self.files_mentioning("go")) {
+        // A wrapper's signature holds a function type, and its body a `go` statement.
+        let files: Vec<usize> = self
+            .files_mentioning("go")
+            .into_iter()
+            .filter(|f| self.lexicon.func_typed_params.binary_search(f).is_ok())
+            .collect();
+        for (name, file, decl) in self.funcs_in(&files) {
             let Some(params) = decl.child_by_field_name("parameters") else {
                 continue;
             };
