@@ -46,6 +46,8 @@ pub struct Package<'a> {
     shown_as_map: RefCell<HashMap<(usize, usize, String), bool>>,
     /// Memo for `once_flag`: (file, spawn site id) -> the flag.
     once_flags: RefCell<HashMap<(usize, usize), Option<spawn::OnceFlag>>>,
+    /// Memo for `join_between`: (file, spawn site id) -> the first join after the spawn.
+    first_joins: RefCell<HashMap<(usize, usize), Option<Node<'a>>>>,
     /// Memo for `started_once`: (file, spawn site id) -> the answer.
     started_once: RefCell<HashMap<(usize, usize), bool>>,
     /// Package constants declared `false` (`const debug = false`): code under
@@ -226,6 +228,7 @@ impl<'a> Package<'a> {
             shown_as_map: RefCell::new(HashMap::new()),
             once_flags: RefCell::new(HashMap::new()),
             started_once: RefCell::new(HashMap::new()),
+            first_joins: RefCell::new(HashMap::new()),
             map_field_names: std::cell::OnceCell::new(),
             dead_branches: (0..n).map(|_| std::cell::OnceCell::new()).collect(),
             package_names: Vec::new(),

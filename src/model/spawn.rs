@@ -929,6 +929,26 @@ impl<'a> Package<'a> {
         {
             return Some(spawn.site);
         }
+        // The walk visits nodes in the order they start: the first join
+        // before `until` is the first join of all, if it starts before
+        // `until`. Found once per spawn, not once per access after it.
+        let key = (spawn.file, spawn.site.id());
+        let known = self.first_joins.borrow().get(&key).copied();
+        let first = match known {
+            Some(first) => first,
+            None => {
+                let first = self.first_join(spawn);
+                self.first_joins.borrow_mut().insert(key, first);
+                first
+            }
+        };
+        first.filter(|j| j.start_byte() < until)
+    }
+
+    /// The first point after the spawn where the starter waits for the
+    /// spawned code (see `join_between`).
+    fn first_join(&self, spawn: &Spawn<'a>) -> Option<Node<'a>> {
+        let until = usize::MAX;
         let starter = spawn.starter?;
         let file = spawn.file;
         let from = spawn.site.end_byte();

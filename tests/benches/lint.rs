@@ -11,8 +11,9 @@
 //! with the prefilter on and off and with 1 and 8 threads.
 //!
 //! Then the corners where a linter can turn quadratic, generated into a
-//! temporary folder: a 50 MB file, a function of 20,000 statements, 5,000
-//! `go` statements in one function, 10,000 small packages. Each is linted at
+//! temporary folder: a 50 MB file, a function of 20,000 statements (also
+//! after a goroutine it starts), 5,000 `go` statements in one function,
+//! 10,000 small packages. Each is linted at
 //! a quarter of its size and at its size; the time per MB should stay the
 //! same (a quadratic phase would make it four times as long).
 //!
@@ -260,6 +261,25 @@ fn long_function(statements: usize) -> Vec<(String, String)> {
     vec![("long/long.go".into(), text)]
 }
 
+/// The same statements after a goroutine that the function starts itself:
+/// every access after it is checked against it (is there a join between?).
+fn long_function_after_go(statements: usize) -> Vec<(String, String)> {
+    let mut text = String::from(
+        "package long\n\nimport \"sync\"\n\nfunc long() {\n\tvar mu sync.Mutex\n\
+         \tm := map[int]int{}\n\tgo func() { mu.Lock(); m[0] = 1; mu.Unlock() }()\n",
+    );
+    for i in 0..statements {
+        match i % 4 {
+            0 => text.push_str("\tmu.Lock()\n"),
+            1 => text.push_str(&format!("\tm[{i}] = {i}\n")),
+            2 => text.push_str("\tmu.Unlock()\n"),
+            _ => text.push_str(&format!("\tif m[{i}] > 0 {{\n\t\tprintln({i})\n\t}}\n")),
+        }
+    }
+    text.push_str("}\n");
+    vec![("long/long.go".into(), text)]
+}
+
 fn many_go_statements(count: usize) -> Vec<(String, String)> {
     let mut text = String::from(
         "package gos\n\nimport \"sync\"\n\nfunc spawn() {\n\tvar mu sync.Mutex\n\
@@ -286,9 +306,14 @@ fn many_packages(count: usize) -> Vec<(String, String)> {
 
 fn corners() {
     // 50 MB of functions of about 220 bytes each.
-    let corners: [Corner; 4] = [
+    let corners: [Corner; 5] = [
         ("a 50 MB file", big_file, 50_000_000 / 220),
         ("a function of 20,000 statements", long_function, 20_000),
+        (
+            "a function of 20,000 statements after its own goroutine",
+            long_function_after_go,
+            20_000,
+        ),
         (
             "5,000 `go` statements in one function",
             many_go_statements,
