@@ -83,8 +83,9 @@ pub struct Cli {
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
 
-    /// Parse every file, also those the byte prefilter shows no rule can
-    /// report on (the findings are the same; for checking that they are)
+    /// Parse every file up front, also those the byte prefilter shows no
+    /// rule can report on and those the model never needs (the findings are
+    /// the same; for checking that they are)
     #[arg(long)]
     pub no_prefilter: bool,
 
