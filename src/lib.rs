@@ -444,16 +444,10 @@ fn parse_file(file: Read) -> Loaded {
 }
 
 fn package_name(file: &SourceFile) -> String {
-    if let Some(name) = model::lexical::package_clause(&file.text) {
-        return name.to_string();
+    match model::lexical::package_clause(&file.text) {
+        Some(name) => name.to_string(),
+        None => model::Package::package_name_of(file),
     }
-    let root = file.tree().root_node();
-    let mut cursor = root.walk();
-    root.named_children(&mut cursor)
-        .find(|n| n.kind() == "package_clause")
-        .and_then(|clause| clause.named_child(0))
-        .map(|name| file.text_of(name).to_string())
-        .unwrap_or_default()
 }
 
 fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> PackageResult {

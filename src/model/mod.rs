@@ -185,8 +185,8 @@ struct Decls<'a> {
     read: Vec<bool>,
     /// Names whose declaring files of a kind are all read.
     complete: std::collections::HashSet<(lexical::Kind, String)>,
-    /// The types, functions and methods each read file declares, by name.
-    file_names: Vec<[Vec<String>; 3]>,
+    /// The types, functions and methods each read file declares.
+    file_names: Vec<Vec<(lexical::Kind, String)>>,
     /// Type name -> (file, the type expression of its `type_spec` or `type_alias`).
     types: HashMap<String, (usize, Node<'a>)>,
     /// Package-level variables.
@@ -222,7 +222,7 @@ impl<'a> Package<'a> {
             lexicon,
             decls: RefCell::new(Decls {
                 read: vec![false; n],
-                file_names: vec![Default::default(); n],
+                file_names: vec![Vec::new(); n],
                 ..Decls::default()
             }),
             shown_as_map: RefCell::new(HashMap::new()),
@@ -309,7 +309,7 @@ impl<'a> Package<'a> {
                             spec.child_by_field_name("type"),
                         ) {
                             if let Ok(name) = name.utf8_text(src) {
-                                names[0].push(name.to_string());
+                                names.push((lexical::Kind::Type, name.to_string()));
                                 keep_last(&mut decls.types, name.to_string(), (file, ty), |v| {
                                     (v.0, v.1.start_byte())
                                 });
@@ -338,7 +338,7 @@ impl<'a> Package<'a> {
                     if let Some(Ok(name)) =
                         decl.child_by_field_name("name").map(|n| n.utf8_text(src))
                     {
-                        names[1].push(name.to_string());
+                        names.push((lexical::Kind::Func, name.to_string()));
                         keep_last(&mut decls.funcs, name.to_string(), (file, decl), |v| {
                             (v.0, v.1.start_byte())
                         });
@@ -349,7 +349,7 @@ impl<'a> Package<'a> {
                         .child_by_field_name("name")
                         .and_then(|n| n.utf8_text(src).ok());
                     if let (Some(name), Some(recv)) = (name, receiver_type_name(decl, src)) {
-                        names[2].push(name.to_string());
+                        names.push((lexical::Kind::Method, name.to_string()));
                         let method = Method { file, decl };
                         let key = (recv.to_string(), name.to_string());
                         keep_last(&mut decls.methods, key, method, |m| {
@@ -495,48 +495,54 @@ impl<'a> Package<'a> {
             .collect()
     }
 
-    /// The names of kind `kind` (0 types, 1 functions, 2 methods) that
-    /// `files` declare, after reading them.
-    fn names_in(&self, files: &[usize], kind: usize) -> Vec<String> {
+    /// The names of kind `kind` that `files` declare, after reading them.
+    fn names_in(&self, files: &[usize], kind: lexical::Kind) -> Vec<String> {
         for &f in files {
             self.read_decls(f);
         }
         let decls = self.decls.borrow();
         let mut names: Vec<String> = files
             .iter()
-            .flat_map(|&f| decls.file_names[f][kind].iter().cloned())
+            .flat_map(|&f| &decls.file_names[f])
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, name)| name.clone())
             .collect();
         names.sort_unstable();
         names.dedup();
         names
     }
 
+    /// The declarations of kind `kind` whose final declaration (`lookup`)
+    /// is in one of `files`, as (name, file, node).
+    fn decls_in(
+        &self,
+        files: &[usize],
+        kind: lexical::Kind,
+        lookup: impl Fn(&str) -> Option<(usize, Node<'a>)>,
+    ) -> Vec<(String, usize, Node<'a>)> {
+        self.names_in(files, kind)
+            .into_iter()
+            .filter_map(|name| {
+                let (f, node) = lookup(&name)?;
+                files.contains(&f).then_some((name, f, node))
+            })
+            .collect()
+    }
+
     /// The type declarations of `files`: every type of the package whose
     /// (final) declaration is in one of them, as (name, file, type expression).
     pub fn types_in(&self, files: &[usize]) -> Vec<(String, usize, Node<'a>)> {
-        self.names_in(files, 0)
-            .into_iter()
-            .filter_map(|name| {
-                let (f, ty) = self.type_decl(&name)?;
-                files.contains(&f).then_some((name, f, ty))
-            })
-            .collect()
+        self.decls_in(files, lexical::Kind::Type, |name| self.type_decl(name))
     }
 
     /// The function declarations of `files`, as `types_in`.
     pub fn funcs_in(&self, files: &[usize]) -> Vec<(String, usize, Node<'a>)> {
-        self.names_in(files, 1)
-            .into_iter()
-            .filter_map(|name| {
-                let (f, decl) = self.func(&name)?;
-                files.contains(&f).then_some((name, f, decl))
-            })
-            .collect()
+        self.decls_in(files, lexical::Kind::Func, |name| self.func(name))
     }
 
     /// The method declarations of `files`, as `types_in`: (receiver type, name, method).
     pub fn methods_in(&self, files: &[usize]) -> Vec<(String, String, Method<'a>)> {
-        for name in self.names_in(files, 2) {
+        for name in self.names_in(files, lexical::Kind::Method) {
             self.complete_methods(&name);
         }
         let decls = self.decls.borrow();
@@ -566,7 +572,8 @@ impl<'a> Package<'a> {
         &self.package_names[file]
     }
 
-    fn package_name_of(file: &SourceFile) -> String {
+    /// A file's package name, from its tree.
+    pub fn package_name_of(file: &SourceFile) -> String {
         let root = file.tree().root_node();
         let mut cursor = root.walk();
         let clause = root

@@ -245,29 +245,27 @@ fn big_file(functions: usize) -> Vec<(String, String)> {
 }
 
 fn long_function(statements: usize) -> Vec<(String, String)> {
-    let mut text = String::from(
+    long_body(
         "package long\n\nimport \"sync\"\n\nvar mu sync.Mutex\nvar m = map[int]int{}\n\n\
          func start() { go long() }\n\nfunc long() {\n",
-    );
-    for i in 0..statements {
-        match i % 4 {
-            0 => text.push_str("\tmu.Lock()\n"),
-            1 => text.push_str(&format!("\tm[{i}] = {i}\n")),
-            2 => text.push_str("\tmu.Unlock()\n"),
-            _ => text.push_str(&format!("\tif m[{i}] > 0 {{\n\t\tprintln({i})\n\t}}\n")),
-        }
-    }
-    text.push_str("}\n");
-    vec![("long/long.go".into(), text)]
+        statements,
+    )
 }
 
 /// The same statements after a goroutine that the function starts itself:
 /// every access after it is checked against it (is there a join between?).
 fn long_function_after_go(statements: usize) -> Vec<(String, String)> {
-    let mut text = String::from(
+    long_body(
         "package long\n\nimport \"sync\"\n\nfunc long() {\n\tvar mu sync.Mutex\n\
          \tm := map[int]int{}\n\tgo func() { mu.Lock(); m[0] = 1; mu.Unlock() }()\n",
-    );
+        statements,
+    )
+}
+
+/// `head`, then `statements` statements locking `mu` around writes of `m`
+/// and reading `m`, then the end of the function.
+fn long_body(head: &str, statements: usize) -> Vec<(String, String)> {
+    let mut text = String::from(head);
     for i in 0..statements {
         match i % 4 {
             0 => text.push_str("\tmu.Lock()\n"),
