@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 use tree_sitter::{Query, QueryCursor, QueryMatch, StreamingIterator};
 
 use crate::parse::language;
+use rustc_hash::FxHashSet;
 
 /// A compiled query with its captures looked up by name.
 pub struct CompiledQuery {
@@ -115,8 +116,7 @@ impl CompiledQuery {
             return;
         }
         ranges.sort_by_key(|r| (r.start, r.end));
-        let mut seen: std::collections::HashSet<(usize, Vec<(u32, usize)>)> =
-            std::collections::HashSet::new();
+        let mut seen: FxHashSet<(usize, Vec<(u32, usize)>)> = FxHashSet::default();
         let mut cursor = QueryCursor::new();
         for range in ranges {
             cursor.set_byte_range(range);

@@ -3,7 +3,6 @@
 //! starting it. Each access knows which map it touches (as a `MapRef`, seen from
 //! the starter) and whether a lock is held there, by the code or by a caller.
 
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use tree_sitter::Node;
@@ -13,6 +12,7 @@ use super::spawn::{MapRef, Origin, Root, Spawn, is_fresh_value};
 use super::types::Ty;
 use super::{Package, ancestors, contains, walk};
 use crate::queries::CompiledQuery;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Code that belongs to another context: (file, start byte, end byte) of a
 /// `go` statement or of a function literal that runs concurrently.
@@ -87,7 +87,7 @@ pub struct AccessMatch<'a> {
 
 /// Each starter's walk for `starter_accesses_after`, by (file, function node
 /// id).
-pub type StarterWalks<'a> = HashMap<(usize, usize), Rc<StarterWalk<'a>>>;
+pub type StarterWalks<'a> = FxHashMap<(usize, usize), Rc<StarterWalk<'a>>>;
 
 /// A function's own code, walked from its top: the regions that are other
 /// code (`go` statements, function literals, skipped regions), the calls
@@ -131,12 +131,12 @@ impl<'a> Package<'a> {
     /// `find_accesses`, and the ids of the nodes that are written rather than
     /// read: the operands of `++` and `--`, and the left-hand expressions of
     /// assignments, short variable declarations and range clauses.
-    fn find_accesses_and_targets(&self, file: usize) -> (Vec<AccessMatch<'a>>, HashSet<usize>) {
+    fn find_accesses_and_targets(&self, file: usize) -> (Vec<AccessMatch<'a>>, FxHashSet<usize>) {
         let kinds = &*KINDS;
         let source = self.files[file];
         let mut writes = Vec::new();
         let mut reads = Vec::new();
-        let mut targets = HashSet::new();
+        let mut targets = FxHashSet::default();
         // Only operands that the walk could take for reads need keeping.
         let read_kind =
             |t: Node<'a>| (t.kind_id() == kinds.index || t.kind_id() == kinds.call).then(|| t.id());
@@ -457,7 +457,7 @@ impl<'a> Package<'a> {
         &self,
         spawn: &Spawn<'a>,
         q: &AccessQueries<'_>,
-        skip: &HashSet<Region>,
+        skip: &FxHashSet<Region>,
     ) -> Vec<Access<'a>> {
         let root = Frame {
             file: spawn.body.file(),
@@ -479,7 +479,7 @@ impl<'a> Package<'a> {
         &self,
         spawn: &Spawn<'a>,
         q: &AccessQueries<'_>,
-        skip: &HashSet<Region>,
+        skip: &FxHashSet<Region>,
         walks: &mut StarterWalks<'a>,
     ) -> Vec<Access<'a>> {
         let Some(starter) = spawn.starter else {
@@ -515,7 +515,7 @@ impl<'a> Package<'a> {
         root: Frame<'a>,
         from: usize,
         q: &AccessQueries<'_>,
-        skip: &HashSet<Region>,
+        skip: &FxHashSet<Region>,
         mut starter_walks: Option<&mut StarterWalks<'a>>,
     ) -> Vec<Access<'a>> {
         let mut frames = vec![root];

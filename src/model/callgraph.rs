@@ -9,7 +9,6 @@
 //! first use, from the calls that bear its name.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use tree_sitter::Node;
@@ -18,6 +17,7 @@ use super::lexical;
 use super::scope::{BindKind, ParamRole, Resolved};
 use super::types::Ty;
 use super::{Package, enclosing_function, walk};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// A function declaration or literal: its file and start byte.
 pub type FuncKey = (usize, usize);
@@ -54,14 +54,14 @@ pub struct CallSite<'a> {
 pub struct NameIndex<'a> {
     /// With whether the call counts only if the name is one of the
     /// package's functions or methods (`x.m(...)`; `f(...)` always counts).
-    calls: HashMap<String, Vec<(usize, Node<'a>, bool)>>,
-    values: HashMap<String, Vec<(usize, Node<'a>)>>,
+    calls: FxHashMap<String, Vec<(usize, Node<'a>, bool)>>,
+    values: FxHashMap<String, Vec<(usize, Node<'a>)>>,
 }
 
 #[derive(Default)]
 pub struct CallGraphMemo<'a> {
-    sites: HashMap<FuncKey, Rc<[CallSite<'a>]>>,
-    used_as_value: HashMap<FuncKey, bool>,
+    sites: FxHashMap<FuncKey, Rc<[CallSite<'a>]>>,
+    used_as_value: FxHashMap<FuncKey, bool>,
 }
 
 /// Standard library functions that call methods of their first argument:
@@ -95,7 +95,7 @@ impl<'a> Package<'a> {
         self.name_index[file].get_or_init(|| {
             let mut index = NameIndex::default();
             let source = self.files[file];
-            let mut called = std::collections::HashSet::new();
+            let mut called = FxHashSet::default();
             let mut cursor = source.tree().walk();
             loop {
                 let n = cursor.node();
@@ -170,7 +170,7 @@ impl<'a> Package<'a> {
         n: Node<'a>,
         field: Option<&str>,
         index: &mut NameIndex<'a>,
-        called: &mut std::collections::HashSet<usize>,
+        called: &mut FxHashSet<usize>,
     ) {
         match n.kind() {
             "call_expression" => {

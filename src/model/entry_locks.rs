@@ -7,14 +7,13 @@
 //! intersection. Functions named `...Locked`, or documented as running with a
 //! lock held, run with it by their own statement.
 
-use std::collections::HashMap;
-
 use tree_sitter::Node;
 
 use super::callgraph::{CallSite, FuncKey, func_key};
 use super::locks::LockMode;
 use super::scope::{BindKind, ParamRole, Resolved};
 use super::{Package, ancestors, enclosing_function, walk};
+use rustc_hash::FxHashMap;
 
 /// How many callers up the locks are followed.
 const MAX_DEPTH: usize = 4;
@@ -48,7 +47,7 @@ impl EntryLocks {
 pub struct EntryLockMemo {
     /// By function and depth: the answer is a function of both, whatever
     /// order the questions come in.
-    entry: HashMap<(FuncKey, usize), EntryLocks>,
+    entry: FxHashMap<(FuncKey, usize), EntryLocks>,
 }
 
 /// A doc comment that says the caller must hold a lock, or that the function

@@ -4,7 +4,8 @@
 //! lock), whether the function is entered with a lock held, and whether the
 //! access is set-up (a constructor building a value it has not shared yet, or `init`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
 use std::rc::Rc;
 
 use tree_sitter::Node;
@@ -14,10 +15,11 @@ use super::locks::LockMode;
 use super::scope::Resolved;
 use super::types::Ty;
 use super::{Package, ancestors, enclosing_function, walk};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// A function's assignment statements in source order, by the text of their
 /// first left operand.
-pub(crate) type Assignments<'a> = Rc<HashMap<String, Vec<Node<'a>>>>;
+pub(crate) type Assignments<'a> = Rc<FxHashMap<String, Vec<Node<'a>>>>;
 
 /// A function declaration: its file and start byte.
 type DeclKey = (usize, usize);
@@ -246,7 +248,7 @@ impl<'a> Package<'a> {
         &self,
         file: usize,
         node: Node<'a>,
-        concurrent: &HashSet<Region>,
+        concurrent: &FxHashSet<Region>,
     ) -> Option<Node<'a>> {
         let mut func = enclosing_function(node)?;
         while func.kind() == "func_literal" {
@@ -277,7 +279,7 @@ impl<'a> Package<'a> {
         node: Node<'a>,
         map_node: Node<'a>,
         func: Node<'a>,
-        once: &HashSet<(usize, usize)>,
+        once: &FxHashSet<(usize, usize)>,
     ) -> bool {
         if super::access::in_once(self, file, node) {
             return true;
@@ -314,8 +316,8 @@ impl<'a> Package<'a> {
         &self,
         accesses: &[GuardedAccess<'a>],
         a: &GuardedAccess<'a>,
-        concurrent: &HashSet<Region>,
-        writers: &mut HashMap<MapKey, Option<(usize, usize)>>,
+        concurrent: &FxHashSet<Region>,
+        writers: &mut FxHashMap<MapKey, Option<(usize, usize)>>,
     ) -> bool {
         if a.kind != AccessKind::Read {
             return false;
@@ -344,7 +346,7 @@ impl<'a> Package<'a> {
         &self,
         accesses: &[GuardedAccess<'a>],
         a: &GuardedAccess<'a>,
-        concurrent: &HashSet<Region>,
+        concurrent: &FxHashSet<Region>,
     ) -> bool {
         let Some(decl) = self.made_here(a.file, a.map_node) else {
             return false;
@@ -504,7 +506,7 @@ impl<'a> Package<'a> {
         if let Some(found) = self.assignments.borrow().get(&key) {
             return found.clone();
         }
-        let mut found: HashMap<String, Vec<Node<'a>>> = HashMap::new();
+        let mut found: FxHashMap<String, Vec<Node<'a>>> = FxHashMap::default();
         walk(func, |n| {
             if n.kind() == "assignment_statement"
                 && n.child_by_field_name("right")
@@ -574,7 +576,7 @@ impl<'a> Package<'a> {
     /// After the function around `node` has started goroutines and then
     /// waited for them, with none started since; or in a function that only
     /// runs after its callers have.
-    fn after_join(&self, file: usize, node: Node<'a>, concurrent: &HashSet<Region>) -> bool {
+    fn after_join(&self, file: usize, node: Node<'a>, concurrent: &FxHashSet<Region>) -> bool {
         // A callback (`db.View(func() { ... })`) runs in the function around it.
         let Some(func) = self.lock_scope(file, node, concurrent) else {
             return false;
@@ -587,8 +589,8 @@ impl<'a> Package<'a> {
     }
 
     /// Functions run through `sync.Once` (`once.Do(f)`, `sync.OnceFunc(f)`).
-    fn once_functions(&self) -> HashSet<DeclKey> {
-        let mut once = HashSet::new();
+    fn once_functions(&self) -> FxHashSet<DeclKey> {
+        let mut once = FxHashSet::default();
         for (file, source) in self.files.iter().enumerate() {
             if !crate::queries::mentions_any(&source.text, &["Do(", "Once"]) {
                 continue;
@@ -644,7 +646,7 @@ impl<'a> Package<'a> {
 
     /// The package's guarded-map inventory, from the map write and read queries.
     /// `concurrent` holds the function literals that run concurrently (spawn bodies).
-    pub fn guards(&self, q: &AccessQueries<'_>, concurrent: &HashSet<Region>) -> Guards<'a> {
+    pub fn guards(&self, q: &AccessQueries<'_>, concurrent: &FxHashSet<Region>) -> Guards<'a> {
         let once = self.once_functions();
         let mut accesses = Vec::new();
         for file in self.files_naming_guardable_maps() {
@@ -730,7 +732,7 @@ impl<'a> Package<'a> {
         }
         // The costlier set-up checks, only where they can matter.
         let mut alone = Vec::new();
-        let mut writers = HashMap::new();
+        let mut writers = FxHashMap::default();
         for (i, a) in accesses.iter().enumerate() {
             let uncovered = guard
                 .get(&a.key)

@@ -3,11 +3,10 @@
 //! every goroutine they started (`s.startWorkers(); ...; s.stopWorkers();
 //! s.report()`).
 
-use std::collections::HashMap;
-
 use tree_sitter::Node;
 
 use super::{Package, contains, walk};
+use rustc_hash::FxHashMap;
 
 /// How many calls deep a wait is looked for, and callers up a join.
 const MAX_DEPTH: usize = 3;
@@ -21,9 +20,9 @@ fn in_loop(node: Node<'_>) -> bool {
 
 #[derive(Default)]
 pub struct JoinMemo<'a> {
-    waits: HashMap<(usize, usize, usize), bool>,
+    waits: FxHashMap<(usize, usize, usize), bool>,
     /// `joined_at`'s walk of each function, by (file, function node id).
-    order: HashMap<(usize, usize), JoinOrder<'a>>,
+    order: FxHashMap<(usize, usize), JoinOrder<'a>>,
 }
 
 /// A function's `go` statements and calls in walk order (not inside nested

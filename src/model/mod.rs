@@ -21,11 +21,11 @@ pub mod testcode;
 pub mod types;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use tree_sitter::Node;
 
 use crate::source::SourceFile;
+use rustc_hash::{FxHashMap, FxHashSet};
 use scope::{BindKind, Binding, var_specs};
 
 /// A method declaration and the name of its receiver's base type.
@@ -43,25 +43,25 @@ pub struct Package<'a> {
     /// The top-level declarations of the files read so far.
     decls: RefCell<Decls<'a>>,
     /// Memo for `field_shown_as_map`: (file, function, expression) -> shown.
-    shown_as_map: RefCell<HashMap<(usize, usize, String), bool>>,
+    shown_as_map: RefCell<FxHashMap<(usize, usize, String), bool>>,
     /// Memo for `once_flag`: (file, spawn site id) -> the flag.
-    once_flags: RefCell<HashMap<(usize, usize), Option<spawn::OnceFlag>>>,
+    once_flags: RefCell<FxHashMap<(usize, usize), Option<spawn::OnceFlag>>>,
     /// Memo for `join_between`: (file, spawn site id) -> the first join after the spawn.
-    first_joins: RefCell<HashMap<(usize, usize), Option<Node<'a>>>>,
+    first_joins: RefCell<FxHashMap<(usize, usize), Option<Node<'a>>>>,
     /// Memo for `started_once`: (file, spawn site id) -> the answer.
-    started_once: RefCell<HashMap<(usize, usize), bool>>,
+    started_once: RefCell<FxHashMap<(usize, usize), bool>>,
     /// Package constants declared `false` (`const debug = false`): code under
     /// `if debug` never runs.
-    pub false_consts: std::collections::HashSet<String>,
+    pub false_consts: FxHashSet<String>,
     /// The bodies of `if c { ... }` for constants `c` declared `false`, per
     /// file, found on first use.
     dead_branches: Vec<std::cell::OnceCell<Vec<(usize, usize)>>>,
     /// The name in each file's `package` clause.
     package_names: Vec<String>,
     /// The names of map-typed struct fields, computed on first use.
-    map_field_names: std::cell::OnceCell<std::collections::HashSet<String>>,
+    map_field_names: std::cell::OnceCell<FxHashSet<String>>,
     /// The names of slice-of-maps struct fields, computed on first use.
-    slice_of_map_fields: std::cell::OnceCell<std::collections::HashSet<String>>,
+    slice_of_map_fields: std::cell::OnceCell<FxHashSet<String>>,
     /// The words map types are written with, computed on first use.
     map_words: std::cell::OnceCell<Vec<String>>,
     /// Every call and use of a name, by name, per file, indexed on first use.
@@ -77,22 +77,22 @@ pub struct Package<'a> {
     /// The map accesses of each file, from one walk each, on first use.
     access_index: Vec<std::cell::OnceCell<Vec<access::AccessMatch<'a>>>>,
     /// Identifiers resolved so far, by (file, node id).
-    resolved: RefCell<HashMap<(usize, usize), scope::Resolved<'a>>>,
+    resolved: RefCell<FxHashMap<(usize, usize), scope::Resolved<'a>>>,
     /// Expression types found so far, by (file, node id).
-    typed: RefCell<HashMap<(usize, usize), types::Ty>>,
+    typed: RefCell<FxHashMap<(usize, usize), types::Ty>>,
     /// The locks each function holds on entry, by (file, function node id):
     /// one walk of its body, not one per lock query.
-    held_on_entry_memo: RefCell<HashMap<(usize, usize), Vec<locks::HeldLock<'a>>>>,
+    held_on_entry_memo: RefCell<FxHashMap<(usize, usize), Vec<locks::HeldLock<'a>>>>,
     /// Each function's assignment statements in source order, by the text of
     /// their first left-hand operand, by (file, function node id).
-    assignments: RefCell<HashMap<(usize, usize), guards::Assignments<'a>>>,
+    assignments: RefCell<FxHashMap<(usize, usize), guards::Assignments<'a>>>,
     /// The declarations of a name in a long statement list, by (file, list
     /// node id, name): (statement start, binding), in source order.
-    list_decls: RefCell<HashMap<(usize, usize, String), scope::ListDecls<'a>>>,
+    list_decls: RefCell<FxHashMap<(usize, usize, String), scope::ListDecls<'a>>>,
     /// Whether each function locks under `if p` for a parameter `p`, by (file, function node id).
-    conditional_lock_memo: RefCell<HashMap<(usize, usize), bool>>,
+    conditional_lock_memo: RefCell<FxHashMap<(usize, usize), bool>>,
     /// `locks_at`'s lock sets along statement lists, by (file, function node id, list node id).
-    list_lock_memo: RefCell<HashMap<(usize, usize, usize), locks::ListLocks<'a>>>,
+    list_lock_memo: RefCell<FxHashMap<(usize, usize, usize), locks::ListLocks<'a>>>,
 }
 
 pub fn is_function(kind: &str) -> bool {
@@ -143,14 +143,37 @@ pub fn block_statements(block: Node<'_>) -> Option<Node<'_>> {
         .find(|c| c.kind() == "statement_list")
 }
 
-/// How many enclosing nodes an upward walk visits. tree-sitter's `parent()`
-/// costs O(depth), so unbounded upward walks are quadratic on pathological
-/// nesting; real Go code stays far below this, and past it analysis gives up.
+/// How many enclosing nodes an upward walk visits: real Go code stays far
+/// below this, and past it analysis gives up.
 pub const MAX_ANCESTORS: usize = 1000;
 
 /// The nodes enclosing `node`, innermost first, at most `MAX_ANCESTORS` of them.
+///
+/// tree-sitter keeps no parent links: `Node::parent` descends from the root
+/// each time, so walking up with it costs O(depth) per step. This finds the
+/// whole chain in one descent, the same one `parent()` makes.
 pub fn ancestors(node: Node<'_>) -> impl Iterator<Item = Node<'_>> {
-    std::iter::successors(node.parent(), |n| n.parent()).take(MAX_ANCESTORS)
+    let root = root_of(node);
+    let mut chain = Vec::new();
+    if root != node {
+        let mut at = root;
+        loop {
+            chain.push(at);
+            match at.child_with_descendant(node) {
+                Some(next) if next != node => at = next,
+                _ => break,
+            }
+        }
+    }
+    chain.into_iter().rev().take(MAX_ANCESTORS)
+}
+
+/// The root of the tree that holds `node`.
+fn root_of(node: Node<'_>) -> Node<'_> {
+    let raw = node.into_raw();
+    // SAFETY: `raw.tree` is the tree `node` borrows from, alive for the same
+    // lifetime; `ts_tree_root_node` only reads it, as `Node::parent` does.
+    unsafe { Node::from_raw(tree_sitter::ffi::ts_tree_root_node(raw.tree)) }
 }
 
 /// The innermost function (declaration or literal) that contains `node`.
@@ -184,24 +207,24 @@ pub(crate) fn receiver_type_name<'s>(decl: Node<'_>, src: &'s [u8]) -> Option<&'
 struct Decls<'a> {
     read: Vec<bool>,
     /// Names whose declaring files of a kind are all read.
-    complete: std::collections::HashSet<(lexical::Kind, String)>,
+    complete: FxHashSet<(lexical::Kind, String)>,
     /// The types, functions and methods each read file declares.
     file_names: Vec<Vec<(lexical::Kind, String)>>,
     /// Type name -> (file, the type expression of its `type_spec` or `type_alias`).
-    types: HashMap<String, (usize, Node<'a>)>,
+    types: FxHashMap<String, (usize, Node<'a>)>,
     /// Package-level variables.
-    vars: HashMap<String, Binding<'a>>,
+    vars: FxHashMap<String, Binding<'a>>,
     /// Package-level functions: name -> (file, function_declaration).
-    funcs: HashMap<String, (usize, Node<'a>)>,
+    funcs: FxHashMap<String, (usize, Node<'a>)>,
     /// Methods by (receiver base type, method name).
-    methods: HashMap<(String, String), Method<'a>>,
+    methods: FxHashMap<(String, String), Method<'a>>,
     /// Methods by name alone, in file order, for calls on values of unknown type.
-    methods_by_name: HashMap<String, Vec<Method<'a>>>,
+    methods_by_name: FxHashMap<String, Vec<Method<'a>>>,
 }
 
 /// Inserts `value` unless what is there comes later in file order.
 fn keep_last<K: std::hash::Hash + Eq, V>(
-    map: &mut HashMap<K, V>,
+    map: &mut FxHashMap<K, V>,
     key: K,
     value: V,
     at: impl Fn(&V) -> (usize, usize),
@@ -225,10 +248,10 @@ impl<'a> Package<'a> {
                 file_names: vec![Vec::new(); n],
                 ..Decls::default()
             }),
-            shown_as_map: RefCell::new(HashMap::new()),
-            once_flags: RefCell::new(HashMap::new()),
-            started_once: RefCell::new(HashMap::new()),
-            first_joins: RefCell::new(HashMap::new()),
+            shown_as_map: RefCell::new(FxHashMap::default()),
+            once_flags: RefCell::new(FxHashMap::default()),
+            started_once: RefCell::new(FxHashMap::default()),
+            first_joins: RefCell::new(FxHashMap::default()),
             map_field_names: std::cell::OnceCell::new(),
             dead_branches: (0..n).map(|_| std::cell::OnceCell::new()).collect(),
             package_names: Vec::new(),
@@ -240,14 +263,14 @@ impl<'a> Package<'a> {
             entry_lock_memo: RefCell::new(entry_locks::EntryLockMemo::default()),
             join_memo: RefCell::new(joins::JoinMemo::default()),
             access_index: (0..n).map(|_| std::cell::OnceCell::new()).collect(),
-            resolved: RefCell::new(HashMap::new()),
-            typed: RefCell::new(HashMap::new()),
-            held_on_entry_memo: RefCell::new(HashMap::new()),
-            assignments: RefCell::new(HashMap::new()),
-            conditional_lock_memo: RefCell::new(HashMap::new()),
-            list_decls: RefCell::new(HashMap::new()),
-            list_lock_memo: RefCell::new(HashMap::new()),
-            false_consts: std::collections::HashSet::new(),
+            resolved: RefCell::new(FxHashMap::default()),
+            typed: RefCell::new(FxHashMap::default()),
+            held_on_entry_memo: RefCell::new(FxHashMap::default()),
+            assignments: RefCell::new(FxHashMap::default()),
+            conditional_lock_memo: RefCell::new(FxHashMap::default()),
+            list_decls: RefCell::new(FxHashMap::default()),
+            list_lock_memo: RefCell::new(FxHashMap::default()),
+            false_consts: FxHashSet::default(),
             files,
         };
         pkg.package_names = (0..n)
@@ -636,11 +659,8 @@ impl<'a> Package<'a> {
 
     /// The names of the fields of the package's structs whose type
     /// `is(..)` accepts, over the structs that mention a map word.
-    fn struct_field_names_where(
-        &self,
-        is: impl Fn(&types::Ty) -> bool,
-    ) -> std::collections::HashSet<String> {
-        let mut names = std::collections::HashSet::new();
+    fn struct_field_names_where(&self, is: impl Fn(&types::Ty) -> bool) -> FxHashSet<String> {
+        let mut names = FxHashSet::default();
         for (strukt, file, ty) in self.structs_with_map_words() {
             walk(ty, |n| {
                 if n.kind() == "field_identifier"
@@ -659,14 +679,14 @@ impl<'a> Package<'a> {
 
     /// The names of the slice-of-maps fields of the package's structs
     /// (`shards []map[string]int`).
-    pub fn slice_of_map_field_names(&self) -> &std::collections::HashSet<String> {
+    pub fn slice_of_map_field_names(&self) -> &FxHashSet<String> {
         self.slice_of_map_fields.get_or_init(|| {
             self.struct_field_names_where(|t| matches!(t, types::Ty::Slice(elem) if elem.is_map()))
         })
     }
 
     /// The names of the map-typed fields of the package's structs.
-    pub fn struct_field_names(&self) -> &std::collections::HashSet<String> {
+    pub fn struct_field_names(&self) -> &FxHashSet<String> {
         self.map_field_names
             .get_or_init(|| self.struct_field_names_where(types::Ty::is_map))
     }

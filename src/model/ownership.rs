@@ -6,7 +6,6 @@
 //! callback, or passed to code that keeps it. Statement order counts: a write
 //! before the escape is private, one after it is not.
 
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use tree_sitter::Node;
@@ -14,6 +13,7 @@ use tree_sitter::Node;
 use super::scope::{BindKind, Binding, DeclId, ParamRole, Resolved};
 use super::types::Ty;
 use super::{Package, ancestors, contains, enclosing_function, walk};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// How deep ownership follows call sites and callees.
 const MAX_DEPTH: usize = 4;
@@ -100,25 +100,25 @@ const BENIGN_METHODS: &[&str] = &[
 
 #[derive(Default)]
 pub struct OwnershipMemo {
-    events: HashMap<DeclId, Rc<Vec<Event>>>,
+    events: FxHashMap<DeclId, Rc<Vec<Event>>>,
     /// Variables whose events are being found: asking again is a cycle.
-    in_progress: HashSet<DeclId>,
+    in_progress: FxHashSet<DeclId>,
     /// Whether the answer being built met a cycle, and so must not be kept.
     met_cycle: bool,
     // Keyed by depth too: a result cut short by the depth limit is not the
     // same fact as one computed in full, and must not depend on query order.
-    param_escapes: HashMap<(usize, usize, usize, usize), bool>,
+    param_escapes: FxHashMap<(usize, usize, usize, usize), bool>,
     /// `param_publishes`: answers, the questions being answered, whether the
     /// answer being built assumed one of those, and how many functions a
     /// `published_before` question may still look at.
-    publishes: HashMap<(usize, usize, usize, Vec<Step>), bool>,
-    publish_in_progress: HashSet<(usize, usize, usize, Vec<Step>)>,
+    publishes: FxHashMap<(usize, usize, usize, Vec<Step>), bool>,
+    publish_in_progress: FxHashSet<(usize, usize, usize, Vec<Step>)>,
     publish_assumed: bool,
     publish_budget: usize,
     /// How many locals deep `local_publishes` is.
     publish_locals: usize,
-    returns_fresh: HashMap<(usize, usize, usize), bool>,
-    spawns: HashMap<(usize, usize, usize), bool>,
+    returns_fresh: FxHashMap<(usize, usize, usize), bool>,
+    spawns: FxHashMap<(usize, usize, usize), bool>,
 }
 
 /// Logging and formatting methods: they format their arguments and keep

@@ -1,19 +1,18 @@
 //! Which map accesses of the package can overlap: writes against writes
 //! (GML001) and reads against writes (GML003), with the reason they overlap.
 
-use std::collections::HashSet;
-
 use tree_sitter::Node;
 
 use super::access::{Access, AccessKind, AccessQueries, Region};
 use super::spawn::{GoroutineBody, Spawn, SpawnKind};
 use super::{Package, ancestors, contains};
+use rustc_hash::FxHashSet;
 
 /// Every concurrent context of a package and the map accesses around it.
 pub struct Analysis<'a> {
     pub spawns: Vec<Spawn<'a>>,
     /// `go` statements and function literals that run concurrently.
-    pub concurrent: HashSet<Region>,
+    pub concurrent: FxHashSet<Region>,
     /// The accesses each spawn's code makes.
     pub accesses: Vec<Vec<Access<'a>>>,
     /// The accesses each spawn's starter makes after starting it, while it runs alongside.
@@ -42,7 +41,7 @@ pub struct Race<'a> {
 impl<'a> Analysis<'a> {
     pub fn new(pkg: &Package<'a>, queries: &AccessQueries<'_>) -> Self {
         let spawns = pkg.spawns();
-        let mut skip = HashSet::new();
+        let mut skip = FxHashSet::default();
         for s in &spawns {
             if s.kind == SpawnKind::Go {
                 skip.insert((s.file, s.site.start_byte(), s.site.end_byte()));
@@ -55,7 +54,7 @@ impl<'a> Analysis<'a> {
             .iter()
             .map(|s| pkg.spawn_accesses(s, queries, &skip))
             .collect();
-        let mut walks = super::access::StarterWalks::new();
+        let mut walks = super::access::StarterWalks::default();
         let after = spawns
             .iter()
             .map(|s| {
@@ -334,7 +333,7 @@ fn released_after<'a>(
     if access.file != bfile || !contains(body, at) {
         return false;
     }
-    let mut received = HashSet::new();
+    let mut received = FxHashSet::default();
     super::walk(body, |n| {
         if n.start_byte() >= at.start_byte() || n.kind() == "func_literal" && n.id() != body.id() {
             return false;

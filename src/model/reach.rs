@@ -15,14 +15,13 @@
 //!   `n.sendAppendEntry(nil)` does not reach the code under
 //!   `if len(entries) > 0`.
 
-use std::collections::HashSet;
-
 use tree_sitter::Node;
 
 use super::entry_locks::{reachable, ruled_out_branch};
 use super::ownership::called_on_the_spot;
 use super::spawn::GoroutineBody;
 use super::{Package, contains, walk};
+use rustc_hash::FxHashSet;
 
 /// How many calls deep the code of a goroutine is followed.
 const MAX_DEPTH: usize = 4;
@@ -66,7 +65,7 @@ impl<'a> Package<'a> {
         let mut roots = Vec::new();
         self.started_in(file, func, from, until, 0, object, &mut roots)?;
         // Everything those run, following calls.
-        let mut seen: HashSet<(usize, usize, String)> = HashSet::new();
+        let mut seen: FxHashSet<(usize, usize, String)> = FxHashSet::default();
         let mut out = Vec::new();
         let mut frontier: Vec<(Reached<'a>, usize)> = roots
             .into_iter()

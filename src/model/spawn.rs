@@ -2,8 +2,7 @@
 //! runs, which outer map a name in that code refers to, and whether the code
 //! that started the goroutine waits for it before touching the map again.
 
-use std::collections::{HashMap, HashSet};
-
+use rustc_hash::{FxHashMap, FxHashSet};
 use tree_sitter::Node;
 
 use super::scope::{BindKind, DeclId, Resolved};
@@ -203,8 +202,8 @@ impl<'a> Package<'a> {
     /// The package functions that start a function parameter with `go`: by
     /// name, the parameter's position, and whether they start it once per loop
     /// iteration.
-    fn wrappers(&self) -> HashMap<String, (usize, bool)> {
-        let mut wrappers = HashMap::new();
+    fn wrappers(&self) -> FxHashMap<String, (usize, bool)> {
+        let mut wrappers = FxHashMap::default();
         // A wrapper's signature holds a function type, and its body a `go` statement.
         let files: Vec<usize> = self
             .files_mentioning("go")
@@ -382,7 +381,7 @@ impl<'a> Package<'a> {
     /// Calls of the package's goroutine wrappers: `safeGo(func() { ... })`.
     fn wrapper_spawns(
         &self,
-        wrappers: &HashMap<String, (usize, bool)>,
+        wrappers: &FxHashMap<String, (usize, bool)>,
         spawns: &mut Vec<Spawn<'a>>,
     ) {
         if wrappers.is_empty() {
@@ -791,8 +790,8 @@ impl<'a> Package<'a> {
     /// The groups a spawn reports to, by last name: `wg` for `wg.Go(f)`,
     /// `g.Go(f)` or a body that calls `wg.Done()`. Empty when none is seen:
     /// then any wait may be the one.
-    fn reported_groups(&self, spawn: &Spawn<'a>) -> HashSet<String> {
-        let mut groups = HashSet::new();
+    fn reported_groups(&self, spawn: &Spawn<'a>) -> FxHashSet<String> {
+        let mut groups = FxHashSet::default();
         if matches!(spawn.kind, SpawnKind::WaitGroupGo | SpawnKind::ErrgroupGo) {
             if let Some(g) = spawn
                 .site
@@ -839,9 +838,9 @@ impl<'a> Package<'a> {
     }
 
     /// The channels the code a spawn runs sends on or closes itself, by last name.
-    fn own_signalled_channels(&self, spawn: &Spawn<'a>) -> HashSet<String> {
+    fn own_signalled_channels(&self, spawn: &Spawn<'a>) -> FxHashSet<String> {
         let file = spawn.body.file();
-        let mut names = HashSet::new();
+        let mut names = FxHashSet::default();
         walk(spawn.body.node(), |n| {
             if let Some(ch) = self.signalled_channel(file, n) {
                 names.insert(last_name(self.text(file, ch)).to_string());
@@ -852,7 +851,7 @@ impl<'a> Package<'a> {
     }
 
     /// Names that the goroutine sends on or closes: the channels a receive can wait on.
-    fn signalled_channels(&self, spawn: &Spawn<'a>) -> HashSet<String> {
+    fn signalled_channels(&self, spawn: &Spawn<'a>) -> FxHashSet<String> {
         let file = spawn.body.file();
         let mut names = self.own_signalled_channels(spawn);
         // Channels handed to a named function, which sends under another name.
