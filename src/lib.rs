@@ -20,6 +20,7 @@ pub mod rules;
 pub mod source;
 pub mod stats;
 pub mod suppress;
+pub mod syntax;
 pub mod trace;
 
 use std::collections::VecDeque;

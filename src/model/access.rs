@@ -12,6 +12,7 @@ use super::spawn::{MapRef, Origin, Root, Spawn, is_fresh_value};
 use super::types::Ty;
 use super::{Package, ancestors, contains, walk};
 use crate::queries::CompiledQuery;
+use crate::syntax::{NodeExt, field};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Code that belongs to another context: (file, start byte, end byte) of a
@@ -254,12 +255,12 @@ impl<'a> Package<'a> {
     fn is_library_access(&self, file: usize, a: &AccessMatch<'a>) -> bool {
         let Some(function) = a
             .node
-            .child_by_field_name("function")
+            .child_by_field_id(field::FUNCTION)
             .filter(|f| a.node.kind_id() == KINDS.call && f.kind_id() == KINDS.selector)
         else {
             return true;
         };
-        let Some(operand) = function.child_by_field_name("operand") else {
+        let Some(operand) = function.child_by_field_id(field::OPERAND) else {
             return false;
         };
         if operand.id() == a.map_node.id() {
@@ -324,7 +325,7 @@ fn library_accesses<'a>(
     let mut cursor = args.walk();
     for (i, arg) in args
         .named_children(&mut cursor)
-        .filter(|a| a.kind() != "comment")
+        .filter(|a| a.kind_name() != "comment")
         .enumerate()
     {
         match (uses, i) {
@@ -426,9 +427,9 @@ struct Frame<'a> {
 /// `once.Do(f)`, `sync.OnceFunc(f)`, `sync.OnceValue(f)`, `sync.OnceValues(f)`:
 /// calls that run `f` once, with every caller seeing its effects.
 pub(crate) fn is_once_call(pkg: &Package<'_>, file: usize, call: Node<'_>) -> bool {
-    call.child_by_field_name("function").is_some_and(|f| {
-        f.kind() == "selector_expression"
-            && f.child_by_field_name("field").is_some_and(|m| {
+    call.child_by_field_id(field::FUNCTION).is_some_and(|f| {
+        f.kind_name() == "selector_expression"
+            && f.child_by_field_id(field::FIELD).is_some_and(|m| {
                 let m = pkg.text(file, m);
                 m == "Do"
                     || matches!(m, "OnceFunc" | "OnceValue" | "OnceValues")
@@ -440,11 +441,11 @@ pub(crate) fn is_once_call(pkg: &Package<'_>, file: usize, call: Node<'_>) -> bo
 /// Whether `node` runs inside a function literal that a once-call runs.
 pub(crate) fn in_once(pkg: &Package<'_>, file: usize, node: Node<'_>) -> bool {
     ancestors(node).any(|n| {
-        n.kind() == "func_literal"
+        n.kind_name() == "func_literal"
             && n.parent()
                 .and_then(|args| args.parent())
                 .is_some_and(|call| {
-                    call.kind() == "call_expression" && is_once_call(pkg, file, call)
+                    call.kind_name() == "call_expression" && is_once_call(pkg, file, call)
                 })
     })
 }
@@ -540,15 +541,15 @@ impl<'a> Package<'a> {
                         return false;
                     }
                     let region = (frame.file, n.start_byte(), n.end_byte());
-                    if n.kind() == "go_statement"
-                        || starter && n.kind() == "func_literal"
+                    if n.kind_name() == "go_statement"
+                        || starter && n.kind_name() == "func_literal"
                         || skip.contains(&region)
                         || self.ruled_out(&frames, idx, n)
                     {
                         excluded.push((n.start_byte(), n.end_byte()));
                         return false;
                     }
-                    if n.kind() == "call_expression" && n.start_byte() >= from {
+                    if n.kind_name() == "call_expression" && n.start_byte() >= from {
                         calls.push(n);
                     }
                     true
@@ -632,7 +633,7 @@ impl<'a> Package<'a> {
                     // given a map of its own) is nobody else's. Replacing a map
                     // writes the field, so the struct holding it must be private.
                     let holder = if node.id() == map_node.id() {
-                        map_node.child_by_field_name("operand")
+                        map_node.child_by_field_id(field::OPERAND)
                     } else {
                         Some(map_node)
                     };
@@ -677,7 +678,7 @@ impl<'a> Package<'a> {
                 }
                 let locks = self.frame_locks_at(&frames, idx, call);
                 let args = call
-                    .child_by_field_name("arguments")
+                    .child_by_field_id(field::ARGUMENTS)
                     .map(|a| {
                         let mut c = a.walk();
                         a.named_children(&mut c).collect()
@@ -713,7 +714,7 @@ impl<'a> Package<'a> {
     /// `switch f := frame.(type)` that is not the type of the value passed
     /// (`handleFrame(&wire.ConnectionCloseFrame{...})`).
     fn ruled_out(&self, frames: &[Frame<'a>], idx: usize, node: Node<'a>) -> bool {
-        if !matches!(node.kind(), "block" | "type_case" | "if_statement") {
+        if !matches!(node.kind_name(), "block" | "type_case" | "if_statement") {
             return false;
         }
         let frame = &frames[idx];
@@ -727,12 +728,12 @@ impl<'a> Package<'a> {
         let Some(parent) = node.parent() else {
             return false;
         };
-        match parent.kind() {
+        match parent.kind_name() {
             "if_statement" => {
                 let cond = |c| self.known_condition(frame.file, frame.func, args, args_file, c);
                 super::entry_locks::ruled_out_branch(node, &cond)
             }
-            "type_switch_statement" if node.kind() == "type_case" => {
+            "type_switch_statement" if node.kind_name() == "type_case" => {
                 let Some(passed) = self.passed_type(frame, parent, args, args_file) else {
                     return false;
                 };
@@ -746,7 +747,7 @@ impl<'a> Package<'a> {
                 let mut cursor = parent.walk();
                 let matched = parent
                     .named_children(&mut cursor)
-                    .filter(|c| c.kind() == "type_case")
+                    .filter(|c| c.kind_name() == "type_case")
                     .any(|c| names(c).contains(&passed));
                 matched && !names(node).contains(&passed)
             }
@@ -764,9 +765,9 @@ impl<'a> Package<'a> {
         args: &[Node<'a>],
         args_file: usize,
     ) -> Option<String> {
-        let value = switch.child_by_field_name("value")?;
-        let operand = value.child_by_field_name("operand").unwrap_or(value);
-        if operand.kind() != "identifier" {
+        let value = switch.child_by_field_id(field::VALUE)?;
+        let operand = value.child_by_field_id(field::OPERAND).unwrap_or(value);
+        if operand.kind_name() != "identifier" {
             return None;
         }
         let Resolved::Local(b) = self.resolve(frame.file, operand) else {
@@ -786,22 +787,22 @@ impl<'a> Package<'a> {
         }
         let mut arg = *args.get(index)?;
         // `ccf := &wire.ConnectionCloseFrame{...}; handleFrame(ccf)`.
-        if arg.kind() == "identifier" {
+        if arg.kind_name() == "identifier" {
             if let Resolved::Local(b) = self.resolve(args_file, arg) {
                 arg = b.value()?;
             }
         }
-        let (pointer, lit) = match arg.kind() {
+        let (pointer, lit) = match arg.kind_name() {
             "composite_literal" => (false, arg),
             "unary_expression" => (
                 true,
                 self.alias_operand(args_file, arg)
-                    .filter(|o| o.kind() == "composite_literal")?,
+                    .filter(|o| o.kind_name() == "composite_literal")?,
             ),
             _ => return None,
         };
         let ty = self
-            .text(args_file, lit.child_by_field_name("type")?)
+            .text(args_file, lit.child_by_field_id(field::TYPE)?)
             .replace(' ', "");
         Some(if pointer { format!("*{ty}") } else { ty })
     }
@@ -828,26 +829,26 @@ impl<'a> Package<'a> {
 
     /// The function or method of the package that `call` calls, when evident.
     fn callee(&self, file: usize, call: Node<'a>) -> Option<(usize, Node<'a>, Option<Node<'a>>)> {
-        let function = call.child_by_field_name("function")?;
-        match function.kind() {
+        let function = call.child_by_field_id(field::FUNCTION)?;
+        match function.kind_name() {
             "identifier" => match self.resolve(file, function) {
                 Resolved::PackageFunc(f, decl) => Some((f, decl, None)),
                 // A method value: `f := s.record; f(k)` calls `s.record(k)`.
                 Resolved::Local(_) => {
                     let value = self.method_value_of(file, function)?;
-                    let operand = value.child_by_field_name("operand")?;
+                    let operand = value.child_by_field_id(field::OPERAND)?;
                     let method =
-                        self.method_of(file, operand, value.child_by_field_name("field")?)?;
+                        self.method_of(file, operand, value.child_by_field_id(field::FIELD)?)?;
                     Some((method.file, method.decl, Some(operand)))
                 }
                 _ => None,
             },
             "selector_expression" => {
-                let operand = function.child_by_field_name("operand")?;
+                let operand = function.child_by_field_id(field::OPERAND)?;
                 let Ty::Struct(t) = self.type_of(file, operand) else {
                     return None;
                 };
-                let name = self.text(file, function.child_by_field_name("field")?);
+                let name = self.text(file, function.child_by_field_id(field::FIELD)?);
                 let method = self.method(&t, name)?;
                 Some((method.file, method.decl, Some(operand)))
             }
@@ -869,7 +870,7 @@ impl<'a> Package<'a> {
         }
         let frame = &frames[idx];
         let file = frame.file;
-        match expr.kind() {
+        match expr.kind_name() {
             "identifier" => match self.resolve(file, expr) {
                 Resolved::PackageVar(b) => {
                     Origin::Shared(self.var_ref(Root::Package(self.text(file, expr).into()), b))
@@ -892,7 +893,7 @@ impl<'a> Package<'a> {
                             self.param_origin(spawn, frames, idx, index, role, depth)
                         }
                         BindKind::Var { decl, index } => {
-                            let field = if decl.kind() == "short_var_declaration" {
+                            let field = if decl.kind_name() == "short_var_declaration" {
                                 "right"
                             } else {
                                 "value"
@@ -919,7 +920,7 @@ impl<'a> Package<'a> {
             },
             "selector_expression" => {
                 let base = expr
-                    .child_by_field_name("operand")
+                    .child_by_field_id(field::OPERAND)
                     .map_or(Origin::Unknown, |o| {
                         self.origin(spawn, frames, idx, o, depth + 1)
                     });
@@ -930,13 +931,13 @@ impl<'a> Package<'a> {
             // key each side may have its own, so nothing is said.
             "index_expression" => {
                 let Some(key) = expr
-                    .child_by_field_name("index")
-                    .filter(|k| is_constant_key(k.kind()))
+                    .child_by_field_id(field::INDEX)
+                    .filter(|k| is_constant_key(k.kind_name()))
                 else {
                     return Origin::Unknown;
                 };
                 let base = expr
-                    .child_by_field_name("operand")
+                    .child_by_field_id(field::OPERAND)
                     .map_or(Origin::Unknown, |o| {
                         self.origin(spawn, frames, idx, o, depth + 1)
                     });
@@ -969,17 +970,17 @@ impl<'a> Package<'a> {
     /// `return` of it returns that variable.
     fn returned_package_var(&self, file: usize, call: Node<'a>) -> Option<String> {
         let (cfile, decl, _) = self.static_callee_of(file, call)?;
-        let body = decl.child_by_field_name("body")?;
+        let body = decl.child_by_field_id(field::BODY)?;
         let mut names = Vec::new();
         let mut other = false;
         walk(body, |n| {
-            if n.kind() == "func_literal" {
+            if n.kind_name() == "func_literal" {
                 return false;
             }
-            if n.kind() == "return_statement" {
+            if n.kind_name() == "return_statement" {
                 match n.named_child(0).and_then(|l| l.named_child(0)) {
                     Some(v)
-                        if v.kind() == "identifier"
+                        if v.kind_name() == "identifier"
                             && matches!(self.resolve(cfile, v), Resolved::PackageVar(_)) =>
                     {
                         names.push(self.text(cfile, v).to_string())
@@ -1004,7 +1005,7 @@ impl<'a> Package<'a> {
         value: Node<'a>,
         at: Node<'a>,
     ) -> bool {
-        if value.kind() != "selector_expression" {
+        if value.kind_name() != "selector_expression" {
             return false;
         }
         let text = self.text(file, value);
@@ -1016,14 +1017,16 @@ impl<'a> Package<'a> {
             if n.start_byte() >= at.start_byte() {
                 return false;
             }
-            if n.kind() == "assignment_statement" {
-                let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
+            if n.kind_name() == "assignment_statement" {
+                let left = n
+                    .child_by_field_id(field::LEFT)
+                    .and_then(|l| l.named_child(0));
                 let right = n
-                    .child_by_field_name("right")
+                    .child_by_field_id(field::RIGHT)
                     .and_then(|r| r.named_child(0));
                 found = left.is_some_and(|l| self.text(file, l) == text)
                     && right.is_some_and(|r| is_fresh_value(self, file, r));
-            } else if n.kind() == "call_expression" {
+            } else if n.kind_name() == "call_expression" {
                 // `b.resetLocked()`, which gives the field a new map.
                 found = self.replaces_field(file, n, value);
             }
@@ -1037,8 +1040,8 @@ impl<'a> Package<'a> {
     /// another map (`s.f = make(...)`, `s.f = nil`).
     pub fn replaces_field(&self, file: usize, call: Node<'a>, value: Node<'a>) -> bool {
         let (Some(owner), Some(field)) = (
-            value.child_by_field_name("operand"),
-            value.child_by_field_name("field"),
+            value.child_by_field_id(field::OPERAND),
+            value.child_by_field_id(field::FIELD),
         ) else {
             return false;
         };
@@ -1050,9 +1053,9 @@ impl<'a> Package<'a> {
             return false;
         }
         let Some(recv_name) = decl
-            .child_by_field_name("receiver")
+            .child_by_field_id(field::RECEIVER)
             .and_then(|r| r.named_child(0))
-            .and_then(|p| p.child_by_field_name("name"))
+            .and_then(|p| p.child_by_field_id(field::NAME))
             .map(|n| self.text(cfile, n))
         else {
             return false;
@@ -1060,13 +1063,16 @@ impl<'a> Package<'a> {
         let target = format!("{recv_name}.{field}");
         let mut replaces = false;
         walk(decl, |n| {
-            if n.kind() == "assignment_statement" {
-                let left = n.child_by_field_name("left").and_then(|l| l.named_child(0));
+            if n.kind_name() == "assignment_statement" {
+                let left = n
+                    .child_by_field_id(field::LEFT)
+                    .and_then(|l| l.named_child(0));
                 let right = n
-                    .child_by_field_name("right")
+                    .child_by_field_id(field::RIGHT)
                     .and_then(|r| r.named_child(0));
                 replaces |= left.is_some_and(|l| self.text(cfile, l) == target)
-                    && right.is_some_and(|r| r.kind() == "nil" || is_fresh_value(self, cfile, r));
+                    && right
+                        .is_some_and(|r| r.kind_name() == "nil" || is_fresh_value(self, cfile, r));
             }
             !replaces
         });

@@ -17,6 +17,7 @@ use super::lexical;
 use super::scope::{BindKind, ParamRole, Resolved};
 use super::types::Ty;
 use super::{Package, enclosing_function, walk};
+use crate::syntax::{NodeExt, field};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// A function declaration or literal: its file and start byte.
@@ -77,11 +78,11 @@ const CALLBACKS: &[(&str, &[&str])] = &[
 ];
 
 fn args_of(call: Node<'_>) -> Vec<Node<'_>> {
-    call.child_by_field_name("arguments")
+    call.child_by_field_id(field::ARGUMENTS)
         .map(|a| {
             let mut c = a.walk();
             a.named_children(&mut c)
-                .filter(|n| n.kind() != "comment")
+                .filter(|n| n.kind_name() != "comment")
                 .collect()
         })
         .unwrap_or_default()
@@ -99,7 +100,7 @@ impl<'a> Package<'a> {
             let mut cursor = source.tree().walk();
             loop {
                 let n = cursor.node();
-                let field = if matches!(n.kind(), "identifier" | "field_identifier") {
+                let field = if matches!(n.kind_name(), "identifier" | "field_identifier") {
                     cursor.field_name()
                 } else {
                     None
@@ -172,13 +173,13 @@ impl<'a> Package<'a> {
         index: &mut NameIndex<'a>,
         called: &mut FxHashSet<usize>,
     ) {
-        match n.kind() {
+        match n.kind_name() {
             "call_expression" => {
-                if let Some(f) = n.child_by_field_name("function") {
-                    let name = match f.kind() {
+                if let Some(f) = n.child_by_field_id(field::FUNCTION) {
+                    let name = match f.kind_name() {
                         "identifier" => Some((self.text(file, f), false)),
                         "selector_expression" => {
-                            let method = f.child_by_field_name("field");
+                            let method = f.child_by_field_id(field::FIELD);
                             if let Some(m) = method {
                                 called.insert(m.id());
                             }
@@ -209,7 +210,7 @@ impl<'a> Package<'a> {
                 let name = self.text(file, n);
                 // Only names of the package's functions and methods matter.
                 if self.may_declare_function(name)
-                    && !(n.kind() == "field_identifier" && called.contains(&n.id()))
+                    && !(n.kind_name() == "field_identifier" && called.contains(&n.id()))
                 {
                     index
                         .values
@@ -238,17 +239,20 @@ impl<'a> Package<'a> {
     }
 
     fn find_call_sites(&self, file: usize, func: Node<'a>) -> Vec<CallSite<'a>> {
-        if func.kind() == "func_literal" {
+        if func.kind_name() == "func_literal" {
             return self.literal_call_sites(file, func);
         }
-        let Some(name) = func.child_by_field_name("name").map(|n| self.text(file, n)) else {
+        let Some(name) = func
+            .child_by_field_id(field::NAME)
+            .map(|n| self.text(file, n))
+        else {
             return Vec::new();
         };
         let mut sites = Vec::new();
         for (cfile, call) in self.calls_named(name) {
             // A call in a package variable's initialiser: the declaration is its caller.
             let Some(caller) = enclosing_function(call)
-                .or_else(|| super::ancestors(call).find(|n| n.kind() == "var_declaration"))
+                .or_else(|| super::ancestors(call).find(|n| n.kind_name() == "var_declaration"))
             else {
                 continue;
             };
@@ -290,7 +294,7 @@ impl<'a> Package<'a> {
             }
         }
         // `heap.Push(q, x)` calls `q.Push`, `q.Len`, `q.Less` and `q.Swap`.
-        if func.kind() == "method_declaration" {
+        if func.kind_name() == "method_declaration" {
             for (callback, methods) in CALLBACKS {
                 if !methods.contains(&name) {
                     continue;
@@ -331,8 +335,11 @@ impl<'a> Package<'a> {
         let Some(parent) = lit.parent() else {
             return Vec::new();
         };
-        if parent.kind() == "argument_list" {
-            let Some(outer) = parent.parent().filter(|c| c.kind() == "call_expression") else {
+        if parent.kind_name() == "argument_list" {
+            let Some(outer) = parent
+                .parent()
+                .filter(|c| c.kind_name() == "call_expression")
+            else {
                 return Vec::new();
             };
             let Some(index) = args_of(outer).iter().position(|a| a.id() == lit.id()) else {
@@ -364,7 +371,7 @@ impl<'a> Package<'a> {
             if cfile != file || !super::contains(enclosing_function(lit).unwrap_or(lit), call) {
                 continue;
             }
-            let Some(function) = call.child_by_field_name("function") else {
+            let Some(function) = call.child_by_field_id(field::FUNCTION) else {
                 continue;
             };
             let Resolved::Local(b) = self.resolve(file, function) else {
@@ -398,15 +405,19 @@ impl<'a> Package<'a> {
         file: usize,
         func: Node<'a>,
     ) -> Option<(Node<'a>, usize, Node<'a>)> {
-        if func.kind() != "method_declaration" || value.kind() != "field_identifier" {
+        if func.kind_name() != "method_declaration" || value.kind_name() != "field_identifier" {
             return None;
         }
         let selector = value
             .parent()
-            .filter(|p| p.kind() == "selector_expression")?;
-        let args = selector.parent().filter(|p| p.kind() == "argument_list")?;
-        let outer = args.parent().filter(|c| c.kind() == "call_expression")?;
-        let operand = selector.child_by_field_name("operand")?;
+            .filter(|p| p.kind_name() == "selector_expression")?;
+        let args = selector
+            .parent()
+            .filter(|p| p.kind_name() == "argument_list")?;
+        let outer = args
+            .parent()
+            .filter(|c| c.kind_name() == "call_expression")?;
+        let operand = selector.child_by_field_id(field::OPERAND)?;
         let method = self.method_of(vfile, operand, value)?;
         if method.file != file || method.decl.id() != func.id() {
             return None;
@@ -421,7 +432,7 @@ impl<'a> Package<'a> {
 
     /// Whether parameter `index` of `decl` is only ever called, not kept or passed on.
     fn param_only_called(&self, file: usize, decl: Node<'a>, index: usize) -> bool {
-        let Some(params) = decl.child_by_field_name("parameters") else {
+        let Some(params) = decl.child_by_field_id(field::PARAMETERS) else {
             return false;
         };
         let mut names = Vec::new();
@@ -438,17 +449,17 @@ impl<'a> Package<'a> {
             return false;
         };
         let text = self.text(file, name);
-        let Some(body) = decl.child_by_field_name("body") else {
+        let Some(body) = decl.child_by_field_id(field::BODY) else {
             return false;
         };
         let mut only_called = true;
         walk(body, |n| {
-            if only_called && n.kind() == "identifier" && self.text(file, n) == text {
+            if only_called && n.kind_name() == "identifier" && self.text(file, n) == text {
                 let called = n.parent().is_some_and(|c| {
-                    c.kind() == "call_expression"
-                        && c.child_by_field_name("function")
+                    c.kind_name() == "call_expression"
+                        && c.child_by_field_id(field::FUNCTION)
                             .is_some_and(|f| f.id() == n.id())
-                        && c.parent().is_none_or(|g| g.kind() != "go_statement")
+                        && c.parent().is_none_or(|g| g.kind_name() != "go_statement")
                 });
                 only_called = called;
             }
@@ -462,7 +473,10 @@ impl<'a> Package<'a> {
     /// interface of the package names it (an unexported method can satisfy
     /// only those). `init`, `main` and tests run anyway.
     pub fn is_dead(&self, file: usize, decl: Node<'a>) -> bool {
-        let Some(name) = decl.child_by_field_name("name").map(|n| self.text(file, n)) else {
+        let Some(name) = decl
+            .child_by_field_id(field::NAME)
+            .map(|n| self.text(file, n))
+        else {
             return false;
         };
         if name.starts_with(|c: char| c.is_ascii_uppercase())
@@ -472,15 +486,15 @@ impl<'a> Package<'a> {
         {
             return false;
         }
-        if decl.kind() == "method_declaration" {
+        if decl.kind_name() == "method_declaration" {
             let interfaces = self.types_in(&self.files_mentioning("interface"));
             let in_interface = interfaces.iter().any(|&(_, f, ty)| {
-                ty.kind() == "interface_type" && {
+                ty.kind_name() == "interface_type" && {
                     let mut named = false;
                     walk(ty, |n| {
-                        if matches!(n.kind(), "method_elem" | "method_spec") {
+                        if matches!(n.kind_name(), "method_elem" | "method_spec") {
                             named |= n
-                                .child_by_field_name("name")
+                                .child_by_field_id(field::NAME)
                                 .is_some_and(|m| self.text(f, m) == name);
                             return false;
                         }
@@ -511,10 +525,10 @@ impl<'a> Package<'a> {
     }
 
     fn find_value_use(&self, file: usize, func: Node<'a>) -> bool {
-        let name_node = if func.kind() == "func_literal" {
+        let name_node = if func.kind_name() == "func_literal" {
             local_name_of(func)
         } else {
-            func.child_by_field_name("name")
+            func.child_by_field_id(field::NAME)
         };
         // A literal passed straight to a call is that call's to run.
         let Some(name_node) = name_node else {
@@ -526,21 +540,24 @@ impl<'a> Package<'a> {
             if n.id() == name_node.id() {
                 return false;
             }
-            match n.kind() {
+            match n.kind_name() {
                 "identifier" => match self.resolve(ufile, n) {
                     Resolved::PackageFunc(f, decl) => f == file && decl.id() == func.id(),
                     Resolved::Local(b) => {
-                        func.kind() == "func_literal" && b.name.id() == name_node.id()
+                        func.kind_name() == "func_literal" && b.name.id() == name_node.id()
                     }
                     _ => false,
                 },
                 _ if self.handed_method(ufile, n, file, func).is_some() => false,
                 _ => {
                     // A method value `x.m`, not called.
-                    let Some(sel) = n.parent().filter(|p| p.kind() == "selector_expression") else {
+                    let Some(sel) = n
+                        .parent()
+                        .filter(|p| p.kind_name() == "selector_expression")
+                    else {
                         return false;
                     };
-                    let Some(operand) = sel.child_by_field_name("operand") else {
+                    let Some(operand) = sel.child_by_field_id(field::OPERAND) else {
                         return false;
                     };
                     self.method_of(ufile, operand, n)
@@ -553,14 +570,14 @@ impl<'a> Package<'a> {
     /// The calls, inside function `decl`, of its parameter number `index`
     /// (a function value): `fn()` in `func withLock(mu *sync.Mutex, fn func())`.
     fn param_calls(&self, file: usize, decl: Node<'a>, index: usize) -> Vec<Node<'a>> {
-        let Some(body) = decl.child_by_field_name("body") else {
+        let Some(body) = decl.child_by_field_id(field::BODY) else {
             return Vec::new();
         };
         let mut calls = Vec::new();
         walk(body, |n| {
-            if n.kind() == "call_expression" {
-                let f = n.child_by_field_name("function");
-                if let Some(f) = f.filter(|f| f.kind() == "identifier") {
+            if n.kind_name() == "call_expression" {
+                let f = n.child_by_field_id(field::FUNCTION);
+                if let Some(f) = f.filter(|f| f.kind_name() == "identifier") {
                     if let Resolved::Local(b) = self.resolve(file, f) {
                         if let BindKind::Param {
                             func,
@@ -588,8 +605,8 @@ impl<'a> Package<'a> {
         file: usize,
         call: Node<'a>,
     ) -> Option<(usize, Node<'a>, Option<Node<'a>>)> {
-        let function = call.child_by_field_name("function")?;
-        match function.kind() {
+        let function = call.child_by_field_id(field::FUNCTION)?;
+        match function.kind_name() {
             "identifier" => {
                 // Cheap first: only names of package functions.
                 self.func(self.text(file, function))?;
@@ -599,11 +616,11 @@ impl<'a> Package<'a> {
                 }
             }
             "selector_expression" => {
-                let field = function.child_by_field_name("field")?;
+                let field = function.child_by_field_id(field::FIELD)?;
                 if !self.has_methods_named(self.text(file, field)) {
                     return None;
                 }
-                let operand = function.child_by_field_name("operand")?;
+                let operand = function.child_by_field_id(field::OPERAND)?;
                 let method = self.method_of(file, operand, field)?;
                 Some((method.file, method.decl, Some(operand)))
             }
@@ -614,18 +631,20 @@ impl<'a> Package<'a> {
 
 /// The name a function literal is bound to: `check` in `check := func() {...}`.
 fn local_name_of(lit: Node<'_>) -> Option<Node<'_>> {
-    let list = lit.parent().filter(|p| p.kind() == "expression_list")?;
+    let list = lit
+        .parent()
+        .filter(|p| p.kind_name() == "expression_list")?;
     let decl = list
         .parent()
-        .filter(|d| matches!(d.kind(), "short_var_declaration" | "var_spec"))?;
-    if decl.kind() == "var_spec" {
-        return decl.child_by_field_name("name");
+        .filter(|d| matches!(d.kind_name(), "short_var_declaration" | "var_spec"))?;
+    if decl.kind_name() == "var_spec" {
+        return decl.child_by_field_id(field::NAME);
     }
-    let left = decl.child_by_field_name("left")?;
+    let left = decl.child_by_field_id(field::LEFT)?;
     (left.named_child_count() == 1)
         .then(|| left.named_child(0))
         .flatten()
-        .filter(|n| n.kind() == "identifier")
+        .filter(|n| n.kind_name() == "identifier")
 }
 
 /// Memo storage for the call graph, owned by the package.

@@ -13,6 +13,7 @@ use super::callgraph::{CallSite, FuncKey, func_key};
 use super::locks::LockMode;
 use super::scope::{BindKind, ParamRole, Resolved};
 use super::{Package, ancestors, enclosing_function, walk};
+use crate::syntax::{NodeExt, field};
 use rustc_hash::FxHashMap;
 
 /// How many callers up the locks are followed.
@@ -95,7 +96,7 @@ impl<'a> Package<'a> {
     pub fn doc_comment(&self, file: usize, decl: Node<'a>) -> String {
         let mut lines = Vec::new();
         let mut prev = decl.prev_named_sibling();
-        while let Some(c) = prev.filter(|c| c.kind() == "comment") {
+        while let Some(c) = prev.filter(|c| c.kind_name() == "comment") {
             let text = self.text(file, c);
             let text = text
                 .strip_prefix("//")
@@ -115,11 +116,14 @@ impl<'a> Package<'a> {
     /// Whether a declaration says it runs with its caller's lock: named
     /// `...Locked` or `..._locked`, or documented so.
     pub fn documented_lock_held(&self, file: usize, decl: Node<'a>) -> bool {
-        if !matches!(decl.kind(), "function_declaration" | "method_declaration") {
+        if !matches!(
+            decl.kind_name(),
+            "function_declaration" | "method_declaration"
+        ) {
             return false;
         }
         let name = decl
-            .child_by_field_name("name")
+            .child_by_field_id(field::NAME)
             .map_or("", |n| self.text(file, n));
         name.ends_with("Locked")
             || name.ends_with("_locked")
@@ -157,7 +161,7 @@ impl<'a> Package<'a> {
                 named: Vec::new(),
             };
         }
-        if func.kind() == "func_literal" && self.is_spawned_literal(file, func)
+        if func.kind_name() == "func_literal" && self.is_spawned_literal(file, func)
             || self.used_as_value(file, func)
         {
             return EntryLocks::default();
@@ -218,7 +222,7 @@ impl<'a> Package<'a> {
         if site
             .call
             .parent()
-            .is_some_and(|p| p.kind() == "go_statement")
+            .is_some_and(|p| p.kind_name() == "go_statement")
         {
             return EntryLocks::default();
         }
@@ -255,7 +259,7 @@ impl<'a> Package<'a> {
     /// goroutine or a task), the function around it.
     pub fn static_lock_scope(&self, file: usize, node: Node<'a>) -> Node<'a> {
         let mut func = enclosing_function(node).unwrap_or(node);
-        while func.kind() == "func_literal" && !self.is_spawned_literal(file, func) {
+        while func.kind_name() == "func_literal" && !self.is_spawned_literal(file, func) {
             // A literal with call sites of its own runs where they are.
             if !self.call_sites(file, func).is_empty() {
                 break;
@@ -275,15 +279,17 @@ impl<'a> Package<'a> {
         let Some(parent) = lit.parent() else {
             return false;
         };
-        if parent.kind() == "call_expression" {
-            return parent.parent().is_some_and(|g| g.kind() == "go_statement");
+        if parent.kind_name() == "call_expression" {
+            return parent
+                .parent()
+                .is_some_and(|g| g.kind_name() == "go_statement");
         }
-        if parent.kind() != "argument_list" {
+        if parent.kind_name() != "argument_list" {
             return false;
         }
         parent
             .parent()
-            .and_then(|call| call.child_by_field_name("function"))
+            .and_then(|call| call.child_by_field_id(field::FUNCTION))
             .is_some_and(|f| {
                 let f = self.text(file, f);
                 [
@@ -313,7 +319,7 @@ impl<'a> Package<'a> {
         if self.var(root).is_some() {
             return Some(lock.to_string());
         }
-        if callee.kind() == "func_literal" {
+        if callee.kind_name() == "func_literal" {
             // A local closure called under a lock of its own function sees the same names.
             let Some(outer) = site.outer else {
                 return Some(lock.to_string());
@@ -336,15 +342,15 @@ impl<'a> Package<'a> {
         if let Some((vfile, outer, operand)) = site.via_value {
             // From the wrapper's names to its caller's, then to the method's.
             let wrapper = super::ancestors(site.call)
-                .filter(|n| matches!(n.kind(), "function_declaration" | "method_declaration"))
+                .filter(|n| matches!(n.kind_name(), "function_declaration" | "method_declaration"))
                 .last()?;
             let (wparams, wreceiver) = self.param_names(site.file, wrapper);
             let mut in_caller = None;
             if let (Some(name), Some(recv)) = (
                 wreceiver,
                 outer
-                    .child_by_field_name("function")
-                    .and_then(|f| f.child_by_field_name("operand")),
+                    .child_by_field_id(field::FUNCTION)
+                    .and_then(|f| f.child_by_field_id(field::OPERAND)),
             ) {
                 if let Some(rest) = strip_root(lock, &name) {
                     in_caller = Some(format!("{}{rest}", plain(self.text(vfile, recv))));
@@ -381,7 +387,7 @@ impl<'a> Package<'a> {
     /// The names of a function's parameters, in order, and of its receiver.
     fn param_names(&self, file: usize, func: Node<'a>) -> (Vec<String>, Option<String>) {
         let mut params = Vec::new();
-        if let Some(list) = func.child_by_field_name("parameters") {
+        if let Some(list) = func.child_by_field_id(field::PARAMETERS) {
             let mut cursor = list.walk();
             for p in list.named_children(&mut cursor) {
                 let mut c = p.walk();
@@ -393,9 +399,9 @@ impl<'a> Package<'a> {
             }
         }
         let receiver = func
-            .child_by_field_name("receiver")
+            .child_by_field_id(field::RECEIVER)
             .and_then(|r| r.named_child(0))
-            .and_then(|p| p.child_by_field_name("name"))
+            .and_then(|p| p.child_by_field_id(field::NAME))
             .map(|n| self.text(file, n).to_string());
         (params, receiver)
     }
@@ -467,23 +473,23 @@ impl<'a> Package<'a> {
     }
 
     fn find_conditional_lock(&self, file: usize, func: Node<'a>) -> bool {
-        let Some(body) = func.child_by_field_name("body") else {
+        let Some(body) = func.child_by_field_id(field::BODY) else {
             return false;
         };
         let mut found = false;
         walk(body, |n| {
-            if found || n.kind() == "func_literal" {
+            if found || n.kind_name() == "func_literal" {
                 return false;
             }
-            if n.kind() == "if_statement" {
-                let on_param = n.child_by_field_name("condition").is_some_and(|c| {
-                    let ident = if c.kind() == "unary_expression" {
-                        c.child_by_field_name("operand")
+            if n.kind_name() == "if_statement" {
+                let on_param = n.child_by_field_id(field::CONDITION).is_some_and(|c| {
+                    let ident = if c.kind_name() == "unary_expression" {
+                        c.child_by_field_id(field::OPERAND)
                     } else {
                         Some(c)
                     };
                     ident.is_some_and(|i| {
-                        i.kind() == "identifier"
+                        i.kind_name() == "identifier"
                             && matches!(self.resolve(file, i), Resolved::Local(b)
                                 if matches!(b.kind, BindKind::Param { func: f, .. } if f.id() == func.id()))
                     })
@@ -510,13 +516,13 @@ impl<'a> Package<'a> {
         args_file: usize,
         cond: Node<'a>,
     ) -> Option<bool> {
-        if cond.kind() == "binary_expression" {
+        if cond.kind_name() == "binary_expression" {
             let op = cond
-                .child_by_field_name("operator")
+                .child_by_field_id(field::OPERATOR)
                 .map(|o| self.text(file, o));
             let (left, right) = (
-                cond.child_by_field_name("left")?,
-                cond.child_by_field_name("right")?,
+                cond.child_by_field_id(field::LEFT)?,
+                cond.child_by_field_id(field::RIGHT)?,
             );
             if let Some(op @ ("==" | "!=" | ">" | "<")) = op {
                 return self.known_nil_comparison(file, func, args, args_file, op, left, right);
@@ -531,14 +537,14 @@ impl<'a> Package<'a> {
                 _ => None,
             };
         }
-        let (ident, negated) = match cond.kind() {
+        let (ident, negated) = match cond.kind_name() {
             "identifier" => (cond, false),
             "unary_expression"
                 if cond
-                    .child_by_field_name("operator")
+                    .child_by_field_id(field::OPERATOR)
                     .is_some_and(|o| self.text(file, o) == "!") =>
             {
-                (cond.child_by_field_name("operand")?, true)
+                (cond.child_by_field_id(field::OPERAND)?, true)
             }
             "parenthesized_expression" => {
                 return self.known_condition(file, func, args, args_file, cond.named_child(0)?);
@@ -563,7 +569,7 @@ impl<'a> Package<'a> {
         args_file: usize,
         ident: Node<'a>,
     ) -> Option<&str> {
-        if ident.kind() != "identifier" {
+        if ident.kind_name() != "identifier" {
             return None;
         }
         let Resolved::Local(b) = self.resolve(file, ident) else {
@@ -610,10 +616,10 @@ impl<'a> Package<'a> {
             ),
             _ => return None,
         };
-        let len_of = (side.kind() == "call_expression")
+        let len_of = (side.kind_name() == "call_expression")
             .then(|| {
-                let f = side.child_by_field_name("function")?;
-                let a = side.child_by_field_name("arguments")?;
+                let f = side.child_by_field_id(field::FUNCTION)?;
+                let a = side.child_by_field_id(field::ARGUMENTS)?;
                 (self.text(file, f) == "len" && a.named_child_count() == 1)
                     .then(|| a.named_child(0))
                     .flatten()
@@ -653,7 +659,7 @@ pub(crate) fn reachable<'a>(
 /// Whether `node` is the branch of an `if` that `cond` decides against: the
 /// consequence of a condition known false, the alternative of one known true.
 pub(crate) fn ruled_out_branch<'a>(node: Node<'a>, cond: super::locks::Conditions<'_, 'a>) -> bool {
-    let Some(parent) = node.parent().filter(|p| p.kind() == "if_statement") else {
+    let Some(parent) = node.parent().filter(|p| p.kind_name() == "if_statement") else {
         return false;
     };
     let is = |field| {
@@ -661,7 +667,7 @@ pub(crate) fn ruled_out_branch<'a>(node: Node<'a>, cond: super::locks::Condition
             .child_by_field_name(field)
             .is_some_and(|b| b.id() == node.id())
     };
-    let known = || parent.child_by_field_name("condition").and_then(cond);
+    let known = || parent.child_by_field_id(field::CONDITION).and_then(cond);
     is("consequence") && known() == Some(false) || is("alternative") && known() == Some(true)
 }
 
@@ -686,7 +692,7 @@ fn plain(text: &str) -> &str {
 }
 
 fn call_args(call: Node<'_>) -> Vec<Node<'_>> {
-    call.child_by_field_name("arguments")
+    call.child_by_field_id(field::ARGUMENTS)
         .map(|a| {
             let mut c = a.walk();
             a.named_children(&mut c).collect()

@@ -15,6 +15,7 @@ use super::locks::LockMode;
 use super::scope::Resolved;
 use super::types::Ty;
 use super::{Package, ancestors, enclosing_function, walk};
+use crate::syntax::{NodeExt, field};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// A function's assignment statements in source order, by the text of their
@@ -145,10 +146,10 @@ pub struct Guards<'a> {
 impl<'a> Package<'a> {
     /// The map key that `expr` names, and the base it is taken from.
     pub fn map_key(&self, file: usize, expr: Node<'a>) -> Option<(MapKey, Option<Node<'a>>)> {
-        match expr.kind() {
+        match expr.kind_name() {
             "selector_expression" => {
-                let operand = expr.child_by_field_name("operand")?;
-                let field = self.text(file, expr.child_by_field_name("field")?);
+                let operand = expr.child_by_field_id(field::OPERAND)?;
+                let field = self.text(file, expr.child_by_field_id(field::FIELD)?);
                 // Cheap first: only names that some struct of the package declares.
                 if !self.struct_field_names().contains(field) {
                     return None;
@@ -171,12 +172,12 @@ impl<'a> Package<'a> {
             // A shard of an array or slice of maps: `s.shards[i]`, whose lock may
             // be the stripe `s.locks[i]` chosen by the same index.
             "index_expression" => {
-                let operand = expr.child_by_field_name("operand")?;
-                if operand.kind() != "selector_expression" {
+                let operand = expr.child_by_field_id(field::OPERAND)?;
+                if operand.kind_name() != "selector_expression" {
                     return None;
                 }
-                let owner = operand.child_by_field_name("operand")?;
-                let field = self.text(file, operand.child_by_field_name("field")?);
+                let owner = operand.child_by_field_id(field::OPERAND)?;
+                let field = self.text(file, operand.child_by_field_id(field::FIELD)?);
                 if !self.slice_of_map_field_names().contains(field) {
                     return None;
                 }
@@ -251,7 +252,7 @@ impl<'a> Package<'a> {
         concurrent: &FxHashSet<Region>,
     ) -> Option<Node<'a>> {
         let mut func = enclosing_function(node)?;
-        while func.kind() == "func_literal" {
+        while func.kind_name() == "func_literal" {
             // A goroutine's body; or a literal with call sites of its own
             // (a local closure, a callback of a package function) runs where
             // those are, with their locks.
@@ -285,13 +286,13 @@ impl<'a> Package<'a> {
             return true;
         }
         if ancestors(node)
-            .filter(|n| matches!(n.kind(), "function_declaration" | "method_declaration"))
+            .filter(|n| matches!(n.kind_name(), "function_declaration" | "method_declaration"))
             .any(|d| once.contains(&(file, d.start_byte())))
         {
             return true;
         }
         let top = ancestors(func)
-            .filter(|n| matches!(n.kind(), "function_declaration" | "method_declaration"))
+            .filter(|n| matches!(n.kind_name(), "function_declaration" | "method_declaration"))
             .last()
             .unwrap_or(func);
         // `init`, and the helpers only set-up code calls. Dead code never runs.
@@ -376,41 +377,41 @@ impl<'a> Package<'a> {
         let text = self.text(file, base);
         let mut root = base;
         let mut first_field = None;
-        while root.kind() == "selector_expression" {
-            first_field = root.child_by_field_name("field");
-            root = root.child_by_field_name("operand")?;
+        while root.kind_name() == "selector_expression" {
+            first_field = root.child_by_field_id(field::FIELD);
+            root = root.child_by_field_id(field::OPERAND)?;
         }
         let field = self.text(file, first_field?);
-        if root.kind() != "identifier" {
+        if root.kind_name() != "identifier" {
             return None;
         }
         let Resolved::Local(b) = self.resolve(file, root) else {
             return None;
         };
         let value = b.value()?;
-        let lit = match value.kind() {
+        let lit = match value.kind_name() {
             "composite_literal" => value,
             "unary_expression" => self.alias_operand(file, value)?,
             _ => return None,
         };
-        let body = lit.child_by_field_name("body")?;
+        let body = lit.child_by_field_id(field::BODY)?;
         let mut cursor = body.walk();
         let target = body
             .named_children(&mut cursor)
-            .filter(|e| e.kind() == "keyed_element")
+            .filter(|e| e.kind_name() == "keyed_element")
             .find(|e| {
                 e.named_child(0)
                     .is_some_and(|k| self.text(file, k).trim() == field)
             })
             .and_then(|e| e.named_child(1))
             .map(|v| {
-                if v.kind() == "literal_element" {
+                if v.kind_name() == "literal_element" {
                     v.named_child(0).unwrap_or(v)
                 } else {
                     v
                 }
             })
-            .filter(|v| v.kind() == "identifier")?;
+            .filter(|v| v.kind_name() == "identifier")?;
         // Not reassigned between the declaration and `at`.
         let name = self.text(file, root);
         let prefix = format!("{name}.{field}");
@@ -420,9 +421,9 @@ impl<'a> Package<'a> {
             if reassigned || n.start_byte() >= at.start_byte() {
                 return false;
             }
-            if n.kind() == "assignment_statement" && n.start_byte() > b.name.end_byte() {
+            if n.kind_name() == "assignment_statement" && n.start_byte() > b.name.end_byte() {
                 let mut c = n.walk();
-                reassigned = n.child_by_field_name("left").is_some_and(|l| {
+                reassigned = n.child_by_field_id(field::LEFT).is_some_and(|l| {
                     l.named_children(&mut c)
                         .any(|t| self.text(file, t) == prefix || self.text(file, t) == name)
                 });
@@ -481,14 +482,14 @@ impl<'a> Package<'a> {
             .unwrap_or_default();
         candidates.into_iter().any(|n| {
             let Some(right) = n
-                .child_by_field_name("right")
+                .child_by_field_id(field::RIGHT)
                 .and_then(|r| r.named_child(0))
             else {
                 return false;
             };
-            let dominates = n
-                .parent()
-                .is_some_and(|list| list.kind() == "statement_list" && super::contains(list, node));
+            let dominates = n.parent().is_some_and(|list| {
+                list.kind_name() == "statement_list" && super::contains(list, node)
+            });
             let same_lock = || {
                 let at_assign = self.locks_at(file, n, func);
                 at_assign.held.iter().any(|h| {
@@ -508,11 +509,13 @@ impl<'a> Package<'a> {
         }
         let mut found: FxHashMap<String, Vec<Node<'a>>> = FxHashMap::default();
         walk(func, |n| {
-            if n.kind() == "assignment_statement"
-                && n.child_by_field_name("right")
+            if n.kind_name() == "assignment_statement"
+                && n.child_by_field_id(field::RIGHT)
                     .and_then(|r| r.named_child(0))
                     .is_some()
-                && let Some(left) = n.child_by_field_name("left").and_then(|l| l.named_child(0))
+                && let Some(left) = n
+                    .child_by_field_id(field::LEFT)
+                    .and_then(|l| l.named_child(0))
             {
                 found
                     .entry(self.text(file, left).to_string())
@@ -550,21 +553,21 @@ impl<'a> Package<'a> {
                 let Some(ident) = root
                     .named_descendant_for_byte_range(at, at + name.len())
                     .filter(|n| {
-                        n.kind() == "identifier"
+                        n.kind_name() == "identifier"
                             && n.start_byte() == at
                             && n.end_byte() == at + name.len()
                     })
                 else {
                     continue;
                 };
-                let Some(stmt) = ident.parent().filter(|p| p.kind() == "if_statement") else {
+                let Some(stmt) = ident.parent().filter(|p| p.kind_name() == "if_statement") else {
                     continue;
                 };
                 if stmt
-                    .child_by_field_name("condition")
+                    .child_by_field_id(field::CONDITION)
                     .is_some_and(|c| c.id() == ident.id())
                 {
-                    if let Some(body) = stmt.child_by_field_name("consequence") {
+                    if let Some(body) = stmt.child_by_field_id(field::CONSEQUENCE) {
                         ranges.push((body.start_byte(), body.end_byte()));
                     }
                 }
@@ -585,7 +588,7 @@ impl<'a> Package<'a> {
             return true;
         }
         // A goroutine started after the join runs after it too.
-        func.kind() == "func_literal" && self.after_join(file, func, concurrent)
+        func.kind_name() == "func_literal" && self.after_join(file, func, concurrent)
     }
 
     /// Functions run through `sync.Once` (`once.Do(f)`, `sync.OnceFunc(f)`).
@@ -596,19 +599,20 @@ impl<'a> Package<'a> {
                 continue;
             }
             walk(source.tree().root_node(), |n| {
-                if n.kind() == "call_expression" && super::access::is_once_call(self, file, n) {
+                if n.kind_name() == "call_expression" && super::access::is_once_call(self, file, n)
+                {
                     if let Some(arg) = n
-                        .child_by_field_name("arguments")
+                        .child_by_field_id(field::ARGUMENTS)
                         .and_then(|a| a.named_child(0))
                     {
-                        let target = match arg.kind() {
+                        let target = match arg.kind_name() {
                             "identifier" => match self.resolve(file, arg) {
                                 Resolved::PackageFunc(f, d) => Some((f, d)),
                                 _ => None,
                             },
                             "selector_expression" => arg
-                                .child_by_field_name("operand")
-                                .zip(arg.child_by_field_name("field"))
+                                .child_by_field_id(field::OPERAND)
+                                .zip(arg.child_by_field_id(field::FIELD))
                                 .and_then(|(o, f)| self.method_of(file, o, f))
                                 .map(|m| (m.file, m.decl)),
                             _ => None,

@@ -6,6 +6,7 @@
 use tree_sitter::Node;
 
 use super::{Package, contains, walk};
+use crate::syntax::{NodeExt, field};
 use rustc_hash::FxHashMap;
 
 /// How many calls deep a wait is looked for, and callers up a join.
@@ -14,8 +15,8 @@ const MAX_DEPTH: usize = 3;
 /// Whether a node is inside a loop of its function.
 fn in_loop(node: Node<'_>) -> bool {
     super::ancestors(node)
-        .take_while(|n| !super::is_function(n.kind()))
-        .any(|n| n.kind() == "for_statement")
+        .take_while(|n| !super::is_function(n.kind_name()))
+        .any(|n| n.kind_name() == "for_statement")
 }
 
 #[derive(Default)]
@@ -52,7 +53,7 @@ impl<'a> JoinOrder<'a> {
             if n.id() == func.id() {
                 return true;
             }
-            match n.kind() {
+            match n.kind_name() {
                 "func_literal" => {
                     order.literals.push((n.start_byte(), n.end_byte()));
                     return false;
@@ -61,7 +62,7 @@ impl<'a> JoinOrder<'a> {
                     let end = order.max_end.last().copied().unwrap_or(0);
                     order.max_end.push(end.max(n.end_byte()));
                     order.events.push(n);
-                    return n.kind() == "call_expression";
+                    return n.kind_name() == "call_expression";
                 }
                 _ => {}
             }
@@ -75,12 +76,12 @@ impl<'a> Package<'a> {
     /// Whether a call waits for goroutines: `wg.Wait()`, errgroup's `Wait`,
     /// `closer.SignalAndWait()`, or a call of a package function that does.
     pub fn call_waits(&self, file: usize, call: Node<'a>, depth: usize) -> bool {
-        let Some(function) = call.child_by_field_name("function") else {
+        let Some(function) = call.child_by_field_id(field::FUNCTION) else {
             return false;
         };
-        if function.kind() == "selector_expression"
+        if function.kind_name() == "selector_expression"
             && function
-                .child_by_field_name("field")
+                .child_by_field_id(field::FIELD)
                 .is_some_and(|m| self.text(file, m).ends_with("Wait"))
         {
             return true;
@@ -96,12 +97,12 @@ impl<'a> Package<'a> {
             return known;
         }
         let mut found = false;
-        if let Some(body) = decl.child_by_field_name("body") {
+        if let Some(body) = decl.child_by_field_id(field::BODY) {
             walk(body, |n| {
-                if found || n.kind() == "func_literal" || n.kind() == "go_statement" {
+                if found || n.kind_name() == "func_literal" || n.kind_name() == "go_statement" {
                     return false;
                 }
-                if n.kind() == "call_expression" {
+                if n.kind_name() == "call_expression" {
                     found = self.call_waits(cfile, n, depth + 1);
                 }
                 !found
@@ -114,9 +115,9 @@ impl<'a> Package<'a> {
     /// Whether a call is itself a wait (`wg.Wait()`, `c.SignalAndWait()`),
     /// not a call of a function that waits somewhere inside.
     fn waits_itself(&self, file: usize, call: Node<'a>) -> bool {
-        call.child_by_field_name("function").is_some_and(|f| {
-            f.kind() == "selector_expression"
-                && f.child_by_field_name("field")
+        call.child_by_field_id(field::FUNCTION).is_some_and(|f| {
+            f.kind_name() == "selector_expression"
+                && f.child_by_field_id(field::FIELD)
                     .is_some_and(|m| self.text(file, m).ends_with("Wait"))
         })
     }
@@ -170,7 +171,7 @@ impl<'a> Package<'a> {
         spawned: &mut bool,
         joined: &mut bool,
     ) {
-        match n.kind() {
+        match n.kind_name() {
             "go_statement" => {
                 *spawned = true;
                 *joined = false;
@@ -198,10 +199,10 @@ impl<'a> Package<'a> {
             if n.start_byte() >= node.start_byte() {
                 return false;
             }
-            if n.id() != func.id() && n.kind() == "func_literal" && !contains(n, node) {
+            if n.id() != func.id() && n.kind_name() == "func_literal" && !contains(n, node) {
                 return false;
             }
-            match n.kind() {
+            match n.kind_name() {
                 "go_statement" => {
                     spawned = true;
                     joined = false;
@@ -249,24 +250,30 @@ impl<'a> Package<'a> {
     ) -> Option<(usize, Node<'a>)> {
         if depth >= MAX_DEPTH
             || self.used_as_value(file, func)
-            || matches!(func.kind(), "function_declaration" | "method_declaration")
-                && self.is_api(file, func)
+            || matches!(
+                func.kind_name(),
+                "function_declaration" | "method_declaration"
+            ) && self.is_api(file, func)
         {
             return None;
         }
         // A literal started with `go func() { ... }()`.
-        if func.kind() == "func_literal" {
+        if func.kind_name() == "func_literal" {
             let go = func
                 .parent()
-                .filter(|c| c.kind() == "call_expression")
+                .filter(|c| c.kind_name() == "call_expression")
                 .and_then(|c| c.parent())
-                .filter(|g| g.kind() == "go_statement")?;
+                .filter(|g| g.kind_name() == "go_statement")?;
             return (!in_loop(go)).then_some((file, go));
         }
         let sites = self.call_sites(file, func);
         let mut owner: Option<(usize, Node<'a>)> = None;
         for site in sites.iter() {
-            let this = match site.call.parent().filter(|g| g.kind() == "go_statement") {
+            let this = match site
+                .call
+                .parent()
+                .filter(|g| g.kind_name() == "go_statement")
+            {
                 Some(go) if !in_loop(go) => (site.file, go),
                 Some(_) => return None,
                 None => {
@@ -288,7 +295,10 @@ impl<'a> Package<'a> {
     /// functions that are), so that it runs alone.
     pub fn runs_after_join(&self, file: usize, decl: Node<'a>, depth: usize) -> bool {
         if depth >= MAX_DEPTH
-            || !matches!(decl.kind(), "function_declaration" | "method_declaration")
+            || !matches!(
+                decl.kind_name(),
+                "function_declaration" | "method_declaration"
+            )
             || self.is_api(file, decl)
             || self.used_as_value(file, decl)
         {

@@ -10,6 +10,7 @@ use tree_sitter::Node;
 use super::scope::{BindKind, Resolved};
 use super::types::Ty;
 use super::{Package, walk};
+use crate::syntax::{NodeExt, field};
 
 /// How many aliases are followed.
 const MAX_DEPTH: usize = 4;
@@ -26,7 +27,7 @@ impl<'a> Package<'a> {
     /// alias of the owner (`cc := rl.cc`) keeps its own name, as the maps
     /// reached through it do.
     fn owner_name(&self, file: usize, owner: Node<'a>, depth: usize) -> String {
-        match owner.kind() {
+        match owner.kind_name() {
             "selector_expression" => self.canonical_lock_at(file, owner, depth + 1),
             _ => None,
         }
@@ -37,7 +38,7 @@ impl<'a> Package<'a> {
         if depth > MAX_DEPTH {
             return None;
         }
-        match operand.kind() {
+        match operand.kind_name() {
             "parenthesized_expression" => {
                 self.canonical_lock_at(file, operand.named_child(0)?, depth + 1)
             }
@@ -71,12 +72,12 @@ impl<'a> Package<'a> {
                 // Only an alias of a mutex: `&s.mu`, `&mu`, or a field that
                 // holds a `*sync.Mutex`. (`gw := s.gateway` is another name for
                 // the gateway, whose maps are reached through `gw` too.)
-                let target = match value.kind() {
+                let target = match value.kind_name() {
                     "unary_expression" => self.alias_operand(file, value)?,
                     "selector_expression" if self.is_mutex_field(file, value) => value,
                     _ => return None,
                 };
-                if !matches!(target.kind(), "selector_expression" | "identifier") {
+                if !matches!(target.kind_name(), "selector_expression" | "identifier") {
                     return None;
                 }
                 Some(
@@ -85,8 +86,8 @@ impl<'a> Package<'a> {
                 )
             }
             "selector_expression" => {
-                let owner = operand.child_by_field_name("operand")?;
-                let field = self.text(file, operand.child_by_field_name("field")?);
+                let owner = operand.child_by_field_id(field::OPERAND)?;
+                let field = self.text(file, operand.child_by_field_id(field::FIELD)?);
                 // The mutex a `sync.Cond` was made with: `s.cond.L` is `s.mu`.
                 if field == "L" {
                     if let Some(mu) = self.cond_mutex(file, owner, depth) {
@@ -99,7 +100,7 @@ impl<'a> Package<'a> {
                     return Some(owner_name);
                 }
                 // `s.inner.mu` where `inner` is embedded: `mu` is promoted to `s.mu`.
-                if let Some(inner) = operand.child_by_field_name("operand") {
+                if let Some(inner) = operand.child_by_field_id(field::OPERAND) {
                     if let Some(promoted) = self.through_embedded(file, inner) {
                         return Some(format!("{promoted}.{field}"));
                     }
@@ -113,20 +114,20 @@ impl<'a> Package<'a> {
     /// For `x.e` where `e` is an embedded struct field of `x`'s type, the name
     /// of `x`: fields reached through `x.e` are promoted to `x`.
     fn through_embedded(&self, file: usize, expr: Node<'a>) -> Option<String> {
-        if expr.kind() != "selector_expression" {
+        if expr.kind_name() != "selector_expression" {
             return None;
         }
-        let owner = expr.child_by_field_name("operand")?;
-        let field = self.text(file, expr.child_by_field_name("field")?);
+        let owner = expr.child_by_field_id(field::OPERAND)?;
+        let field = self.text(file, expr.child_by_field_id(field::FIELD)?);
         let Ty::Struct(t) = self.type_of(file, owner) else {
             return None;
         };
         let (tfile, ty) = self.type_decl(&t)?;
         let mut embedded = false;
         walk(ty, |n| {
-            if n.kind() == "field_declaration" && n.child_by_field_name("name").is_none() {
+            if n.kind_name() == "field_declaration" && n.child_by_field_id(field::NAME).is_none() {
                 let text = n
-                    .child_by_field_name("type")
+                    .child_by_field_id(field::TYPE)
                     .map_or("", |t| self.text(tfile, t));
                 let base = text.trim_start_matches('*');
                 embedded |= base.rsplit('.').next() == Some(field);
@@ -141,11 +142,11 @@ impl<'a> Package<'a> {
     /// (`s.cond = sync.NewCond(&s.mu)` makes `x.cond`'s mutex `x.mu`).
     fn cond_mutex(&self, file: usize, cond: Node<'a>, depth: usize) -> Option<String> {
         let new_cond_arg = |f: usize, v: Node<'a>| -> Option<Node<'a>> {
-            let function = v.child_by_field_name("function")?;
-            (v.kind() == "call_expression" && self.text(f, function).ends_with("NewCond"))
-                .then(|| v.child_by_field_name("arguments")?.named_child(0))?
+            let function = v.child_by_field_id(field::FUNCTION)?;
+            (v.kind_name() == "call_expression" && self.text(f, function).ends_with("NewCond"))
+                .then(|| v.child_by_field_id(field::ARGUMENTS)?.named_child(0))?
         };
-        match cond.kind() {
+        match cond.kind_name() {
             "identifier" => {
                 let Resolved::Local(b) = self.resolve(file, cond) else {
                     return None;
@@ -157,8 +158,8 @@ impl<'a> Package<'a> {
                 )
             }
             "selector_expression" => {
-                let owner = cond.child_by_field_name("operand")?;
-                let field = self.text(file, cond.child_by_field_name("field")?);
+                let owner = cond.child_by_field_id(field::OPERAND)?;
+                let field = self.text(file, cond.child_by_field_id(field::FIELD)?);
                 // An assignment `o.field = sync.NewCond(&o.mu)` anywhere in the package.
                 for (f, source) in self.files.iter().enumerate() {
                     if !crate::queries::mentions_any(&source.text, &["NewCond"]) {
@@ -169,18 +170,21 @@ impl<'a> Package<'a> {
                         if found.is_some() {
                             return false;
                         }
-                        if n.kind() == "assignment_statement" || n.kind() == "keyed_element" {
-                            let (target, value) = if n.kind() == "keyed_element" {
+                        if n.kind_name() == "assignment_statement"
+                            || n.kind_name() == "keyed_element"
+                        {
+                            let (target, value) = if n.kind_name() == "keyed_element" {
                                 (n.named_child(0), n.named_child(1))
                             } else {
                                 (
-                                    n.child_by_field_name("left").and_then(|l| l.named_child(0)),
-                                    n.child_by_field_name("right")
+                                    n.child_by_field_id(field::LEFT)
+                                        .and_then(|l| l.named_child(0)),
+                                    n.child_by_field_id(field::RIGHT)
                                         .and_then(|r| r.named_child(0)),
                                 )
                             };
                             let value = value.map(|v| {
-                                if v.kind() == "literal_element" {
+                                if v.kind_name() == "literal_element" {
                                     v.named_child(0).unwrap_or(v)
                                 } else {
                                     v
@@ -195,7 +199,7 @@ impl<'a> Package<'a> {
                             {
                                 let arg = self.alias_operand(f, arg).unwrap_or(arg);
                                 // `&s.mu` -> the field `mu` of the same owner.
-                                if let Some(mu) = arg.child_by_field_name("field") {
+                                if let Some(mu) = arg.child_by_field_id(field::FIELD) {
                                     found = Some(self.text(f, mu).to_string());
                                 }
                             }
@@ -216,13 +220,13 @@ impl<'a> Package<'a> {
     /// The mutex every call site of method `func` passes as parameter
     /// `index`, when each passes `&x.f` for its receiver `x`: `recv.f`.
     fn param_mutex(&self, file: usize, func: Node<'a>, index: usize) -> Option<String> {
-        if func.kind() != "method_declaration" || self.used_as_value(file, func) {
+        if func.kind_name() != "method_declaration" || self.used_as_value(file, func) {
             return None;
         }
         let recv_name = func
-            .child_by_field_name("receiver")
+            .child_by_field_id(field::RECEIVER)
             .and_then(|r| r.named_child(0))
-            .and_then(|p| p.child_by_field_name("name"))
+            .and_then(|p| p.child_by_field_id(field::NAME))
             .map(|n| self.text(file, n))?;
         let sites = self.call_sites(file, func);
         let mut field: Option<String> = None;
@@ -248,8 +252,8 @@ impl<'a> Package<'a> {
     /// `*sync.RWMutex`, ...).
     fn is_mutex_field(&self, file: usize, selector: Node<'a>) -> bool {
         let (Some(owner), Some(field)) = (
-            selector.child_by_field_name("operand"),
-            selector.child_by_field_name("field"),
+            selector.child_by_field_id(field::OPERAND),
+            selector.child_by_field_id(field::FIELD),
         ) else {
             return false;
         };
@@ -262,14 +266,14 @@ impl<'a> Package<'a> {
         let field = self.text(file, field);
         let mut mutex = false;
         walk(ty, |n| {
-            if n.kind() == "field_declaration" {
+            if n.kind_name() == "field_declaration" {
                 let mut c = n.walk();
                 let named = n
                     .children_by_field_name("name", &mut c)
                     .any(|f| self.text(tfile, f) == field);
                 if named {
                     mutex = n
-                        .child_by_field_name("type")
+                        .child_by_field_id(field::TYPE)
                         .is_some_and(|t| self.text(tfile, t).ends_with("Mutex"));
                 }
                 return false;
@@ -287,10 +291,10 @@ impl<'a> Package<'a> {
         let text = self.text(file, name);
         let mut reassigned = false;
         walk(func, |n| {
-            if n.kind() == "assignment_statement" {
+            if n.kind_name() == "assignment_statement" {
                 let mut c = n.walk();
                 reassigned |= n
-                    .child_by_field_name("left")
+                    .child_by_field_id(field::LEFT)
                     .is_some_and(|l| l.named_children(&mut c).any(|t| self.text(file, t) == text));
             }
             !reassigned

@@ -6,6 +6,7 @@ use tree_sitter::Node;
 
 use super::scope::{BindKind, ParamRole, Resolved};
 use super::{Package, ancestors, block_statements, labeled_inner, walk};
+use crate::syntax::{NodeExt, field};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LockMode {
@@ -46,7 +47,7 @@ pub fn lock_call<'a, 's>(
     file: usize,
     stmt: Node<'a>,
 ) -> Option<(String, &'s str, Node<'a>)> {
-    if stmt.kind() != "expression_statement" {
+    if stmt.kind_name() != "expression_statement" {
         return None;
     }
     lock_call_expr(pkg, file, stmt.named_child(0)?)
@@ -59,20 +60,23 @@ pub fn lock_call_expr<'a, 's>(
     file: usize,
     call: Node<'a>,
 ) -> Option<(String, &'s str, Node<'a>)> {
-    if call.kind() != "call_expression"
-        || call.child_by_field_name("arguments")?.named_child_count() != 0
+    if call.kind_name() != "call_expression"
+        || call
+            .child_by_field_id(field::ARGUMENTS)?
+            .named_child_count()
+            != 0
     {
         return None;
     }
-    let function = call.child_by_field_name("function")?;
-    if function.kind() != "selector_expression" {
+    let function = call.child_by_field_id(field::FUNCTION)?;
+    if function.kind_name() != "selector_expression" {
         return None;
     }
-    let method = pkg.text(file, function.child_by_field_name("field")?);
+    let method = pkg.text(file, function.child_by_field_id(field::FIELD)?);
     if !matches!(method, "Lock" | "Unlock" | "RLock" | "RUnlock") {
         return None;
     }
-    let receiver = pkg.canonical_lock(file, function.child_by_field_name("operand")?);
+    let receiver = pkg.canonical_lock(file, function.child_by_field_id(field::OPERAND)?);
     Some((receiver, method, call))
 }
 
@@ -151,7 +155,7 @@ impl<'a> Package<'a> {
         let mut chain = Vec::new();
         let mut child = node;
         for parent in ancestors(node) {
-            if parent.kind() == "statement_list" {
+            if parent.kind_name() == "statement_list" {
                 chain.push((parent, child));
             }
             if parent.id() == scope.id() {
@@ -236,33 +240,33 @@ impl<'a> Package<'a> {
     }
 
     fn find_held_on_entry(&self, file: usize, scope: Node<'a>) -> Vec<HeldLock<'a>> {
-        let Some(body) = scope.child_by_field_name("body") else {
+        let Some(body) = scope.child_by_field_id(field::BODY) else {
             return Vec::new();
         };
         let mut first: Vec<(String, LockMode, bool, Node<'a>)> = Vec::new();
         walk(body, |n| {
-            if n.kind() == "func_literal" {
+            if n.kind_name() == "func_literal" {
                 return false;
             }
             // `defer mu.Unlock()` with no `Lock` before it releases a lock held on entry.
-            let call = match n.kind() {
+            let call = match n.kind_name() {
                 "defer_statement" => n.named_child(0),
                 "expression_statement" => Some(n),
                 _ => return true,
             };
             let mut found: Vec<(String, &str, Node<'a>)> = call
-                .and_then(|c| match c.kind() {
+                .and_then(|c| match c.kind_name() {
                     "call_expression" => lock_call_expr(self, file, c),
                     _ => lock_call(self, file, c),
                 })
                 .into_iter()
                 .collect();
             // `lock()`, a local closure that locks, counts as its lock calls.
-            if found.is_empty() && n.kind() == "expression_statement" {
+            if found.is_empty() && n.kind_name() == "expression_statement" {
                 if let Some(list) = self.local_lock_closure(file, n) {
                     walk(list, |c| {
                         found.extend(lock_call(self, file, c));
-                        c.kind() != "func_literal"
+                        c.kind_name() != "func_literal"
                     });
                 }
             }
@@ -275,7 +279,7 @@ impl<'a> Package<'a> {
                     first.push((receiver, mode, matches!(method, "Unlock" | "RUnlock"), call));
                 }
             }
-            n.kind() != "defer_statement"
+            n.kind_name() != "defer_statement"
         });
         first
             .into_iter()
@@ -295,10 +299,13 @@ impl<'a> Package<'a> {
     pub fn local_lock_closure(&self, file: usize, stmt: Node<'a>) -> Option<Node<'a>> {
         let call = stmt
             .named_child(0)
-            .filter(|c| c.kind() == "call_expression")?;
-        let function = call.child_by_field_name("function")?;
-        if function.kind() != "identifier"
-            || call.child_by_field_name("arguments")?.named_child_count() != 0
+            .filter(|c| c.kind_name() == "call_expression")?;
+        let function = call.child_by_field_id(field::FUNCTION)?;
+        if function.kind_name() != "identifier"
+            || call
+                .child_by_field_id(field::ARGUMENTS)?
+                .named_child_count()
+                != 0
         {
             return None;
         }
@@ -308,20 +315,20 @@ impl<'a> Package<'a> {
         let BindKind::Var { decl, index } = b.kind else {
             return None;
         };
-        let field = if decl.kind() == "short_var_declaration" {
+        let field = if decl.kind_name() == "short_var_declaration" {
             "right"
         } else {
             "value"
         };
         let lit = decl.child_by_field_name(field)?.named_child(index)?;
-        if lit.kind() != "func_literal" {
+        if lit.kind_name() != "func_literal" {
             return None;
         }
-        let list = block_statements(lit.child_by_field_name("body")?)?;
+        let list = block_statements(lit.child_by_field_id(field::BODY)?)?;
         let mut locks = false;
         walk(list, |n| {
             locks |= lock_call(self, file, n).is_some();
-            !locks && n.kind() != "func_literal"
+            !locks && n.kind_name() != "func_literal"
         });
         locks.then_some(list)
     }
@@ -357,7 +364,7 @@ impl<'a> LockWalk<'_, '_, 'a> {
         if depth > MAX_DEPTH {
             return true;
         }
-        match stmt.kind() {
+        match stmt.kind_name() {
             "labeled_statement" => {
                 return match labeled_inner(stmt) {
                     Some(inner) => self.apply_flow(inner, set, breaks, depth + 1),
@@ -406,7 +413,7 @@ impl<'a> LockWalk<'_, '_, 'a> {
     /// `panic(...)`, `log.Fatal(...)`, `os.Exit(...)`: the function does not go on.
     fn exits(&self, stmt: Node<'a>) -> bool {
         stmt.named_child(0)
-            .and_then(|c| c.child_by_field_name("function"))
+            .and_then(|c| c.child_by_field_id(field::FUNCTION))
             .is_some_and(|f| {
                 matches!(
                     self.pkg.text(self.file, f),
@@ -429,10 +436,10 @@ impl<'a> LockWalk<'_, '_, 'a> {
         // a lock taken only when a parameter says the caller does not hold
         // it. Unless this path says otherwise, the lock is held after it:
         // taken here, or by the caller, by the function's own contract.
-        if stmt.child_by_field_name("alternative").is_none() {
-            if let Some(condition) = stmt.child_by_field_name("condition") {
+        if stmt.child_by_field_id(field::ALTERNATIVE).is_none() {
+            if let Some(condition) = stmt.child_by_field_id(field::CONDITION) {
                 if (self.cond)(condition).is_none() && self.is_param_flag(condition) {
-                    if let Some(block) = stmt.child_by_field_name("consequence") {
+                    if let Some(block) = stmt.child_by_field_id(field::CONSEQUENCE) {
                         let flow = self.block_flow(block, set, depth);
                         breaks.extend(flow.breaks);
                         if let Some(next) = flow.next {
@@ -452,10 +459,10 @@ impl<'a> LockWalk<'_, '_, 'a> {
         while let Some(b) = branch {
             branch = None;
             let known = b
-                .child_by_field_name("condition")
+                .child_by_field_id(field::CONDITION)
                 .and_then(|c| (self.cond)(c));
             if known != Some(false) {
-                if let Some(block) = b.child_by_field_name("consequence") {
+                if let Some(block) = b.child_by_field_id(field::CONSEQUENCE) {
                     let flow = self.block_flow(block, set, depth);
                     outcomes.extend(flow.next);
                     breaks.extend(flow.breaks);
@@ -464,8 +471,8 @@ impl<'a> LockWalk<'_, '_, 'a> {
             if known == Some(true) {
                 break;
             }
-            match b.child_by_field_name("alternative") {
-                Some(alt) if alt.kind() == "if_statement" => branch = Some(alt),
+            match b.child_by_field_id(field::ALTERNATIVE) {
+                Some(alt) if alt.kind_name() == "if_statement" => branch = Some(alt),
                 Some(alt) => {
                     let flow = self.block_flow(alt, set, depth);
                     outcomes.extend(flow.next);
@@ -480,19 +487,19 @@ impl<'a> LockWalk<'_, '_, 'a> {
 
     /// A condition that is a parameter of the function, or its negation: `doLock`, `!hasLock`.
     fn is_param_flag(&self, condition: Node<'a>) -> bool {
-        let ident = match condition.kind() {
+        let ident = match condition.kind_name() {
             "identifier" => Some(condition),
             "unary_expression"
                 if condition
-                    .child_by_field_name("operator")
+                    .child_by_field_id(field::OPERATOR)
                     .is_some_and(|o| self.pkg.text(self.file, o) == "!") =>
             {
-                condition.child_by_field_name("operand")
+                condition.child_by_field_id(field::OPERAND)
             }
             _ => None,
         };
         ident.is_some_and(|i| {
-            i.kind() == "identifier"
+            i.kind_name() == "identifier"
                 && matches!(self.pkg.resolve(self.file, i), Resolved::Local(b)
                     if matches!(b.kind, BindKind::Param { func, role: ParamRole::Param, .. }
                         if func.id() == self.scope.id()))
@@ -511,20 +518,20 @@ impl<'a> LockWalk<'_, '_, 'a> {
         depth: usize,
     ) -> bool {
         let mut outcomes: Vec<LockSet<'a>> = Vec::new();
-        let mut has_default = stmt.kind() == "select_statement";
+        let mut has_default = stmt.kind_name() == "select_statement";
         let mut cursor = stmt.walk();
         for case in stmt.named_children(&mut cursor) {
             if !matches!(
-                case.kind(),
+                case.kind_name(),
                 "expression_case" | "type_case" | "communication_case" | "default_case"
             ) {
                 continue;
             }
-            has_default |= case.kind() == "default_case";
+            has_default |= case.kind_name() == "default_case";
             let mut c = case.walk();
             let list = case
                 .named_children(&mut c)
-                .find(|n| n.kind() == "statement_list");
+                .find(|n| n.kind_name() == "statement_list");
             match list {
                 Some(list) => {
                     let flow = self.list_flow(list, set, depth);
@@ -548,12 +555,12 @@ impl<'a> LockWalk<'_, '_, 'a> {
         let header = {
             let mut cursor = stmt.walk();
             stmt.named_children(&mut cursor)
-                .find(|c| !matches!(c.kind(), "block" | "comment"))
+                .find(|c| !matches!(c.kind_name(), "block" | "comment"))
         };
         let endless = header.is_none_or(|h| {
-            h.kind() == "for_clause" && h.child_by_field_name("condition").is_none()
+            h.kind_name() == "for_clause" && h.child_by_field_id(field::CONDITION).is_none()
         });
-        let Some(body) = stmt.child_by_field_name("body") else {
+        let Some(body) = stmt.child_by_field_id(field::BODY) else {
             return true;
         };
         let flow = self.block_flow(body, set, depth);
@@ -582,10 +589,10 @@ impl<'a> LockWalk<'_, '_, 'a> {
         before: &LockSet<'a>,
         after: &LockSet<'a>,
     ) -> Option<Vec<HeldLock<'a>>> {
-        if header.kind() != "range_clause" {
+        if header.kind_name() != "range_clause" {
             return None;
         }
-        let left = header.child_by_field_name("left")?;
+        let left = header.child_by_field_id(field::LEFT)?;
         let value = left.named_child(left.named_child_count().checked_sub(1)?)?;
         if left.named_child_count() != 2 {
             return None;
@@ -593,7 +600,7 @@ impl<'a> LockWalk<'_, '_, 'a> {
         let var = self.pkg.text(self.file, value);
         let ranged = self
             .pkg
-            .text(self.file, header.child_by_field_name("right")?);
+            .text(self.file, header.child_by_field_id(field::RIGHT)?);
         let each: Vec<HeldLock<'a>> = after
             .held
             .iter()

@@ -25,6 +25,7 @@ use std::cell::RefCell;
 use tree_sitter::Node;
 
 use crate::source::SourceFile;
+use crate::syntax::{NodeExt, field};
 use rustc_hash::{FxHashMap, FxHashSet};
 use scope::{BindKind, Binding, var_specs};
 
@@ -132,7 +133,7 @@ pub fn labeled_inner(stmt: Node<'_>) -> Option<Node<'_>> {
     let mut cursor = stmt.walk();
     stmt.named_children(&mut cursor)
         .skip(1)
-        .find(|c| c.kind() != "comment")
+        .find(|c| c.kind_name() != "comment")
 }
 
 /// The statements of a `block`: comments may come before its `statement_list`.
@@ -140,7 +141,7 @@ pub fn block_statements(block: Node<'_>) -> Option<Node<'_>> {
     let mut cursor = block.walk();
     block
         .named_children(&mut cursor)
-        .find(|c| c.kind() == "statement_list")
+        .find(|c| c.kind_name() == "statement_list")
 }
 
 /// How many enclosing nodes an upward walk visits: real Go code stays far
@@ -178,7 +179,7 @@ fn root_of(node: Node<'_>) -> Node<'_> {
 
 /// The innermost function (declaration or literal) that contains `node`.
 pub fn enclosing_function(node: Node<'_>) -> Option<Node<'_>> {
-    ancestors(node).find(|n| is_function(n.kind()))
+    ancestors(node).find(|n| is_function(n.kind_name()))
 }
 
 pub fn contains(outer: Node<'_>, inner: Node<'_>) -> bool {
@@ -187,13 +188,13 @@ pub fn contains(outer: Node<'_>, inner: Node<'_>) -> bool {
 
 /// The base type name of a receiver type: `*Cache[K]` -> `Cache`.
 pub(crate) fn receiver_type_name<'s>(decl: Node<'_>, src: &'s [u8]) -> Option<&'s str> {
-    let receiver = decl.child_by_field_name("receiver")?;
+    let receiver = decl.child_by_field_id(field::RECEIVER)?;
     let param = receiver.named_child(0)?;
-    let mut ty = param.child_by_field_name("type")?;
+    let mut ty = param.child_by_field_id(field::TYPE)?;
     loop {
-        match ty.kind() {
+        match ty.kind_name() {
             "pointer_type" | "parenthesized_type" => ty = ty.named_child(0)?,
-            "generic_type" => ty = ty.child_by_field_name("type")?,
+            "generic_type" => ty = ty.child_by_field_id(field::TYPE)?,
             "type_identifier" => return ty.utf8_text(src).ok(),
             _ => return None,
         }
@@ -284,15 +285,15 @@ impl<'a> Package<'a> {
             let root = source.tree().root_node();
             let mut cursor = root.walk();
             for decl in root.named_children(&mut cursor) {
-                if decl.kind() != "const_declaration" {
+                if decl.kind_name() != "const_declaration" {
                     continue;
                 }
                 walk(decl, |n| {
-                    if n.kind() == "const_spec" {
+                    if n.kind_name() == "const_spec" {
                         let value = n
-                            .child_by_field_name("value")
+                            .child_by_field_id(field::VALUE)
                             .and_then(|v| v.named_child(0));
-                        if value.is_some_and(|v| v.kind() == "false") {
+                        if value.is_some_and(|v| v.kind_name() == "false") {
                             let mut c = n.walk();
                             for name in n.children_by_field_name("name", &mut c) {
                                 if let Ok(t) = name.utf8_text(&source.text) {
@@ -323,13 +324,13 @@ impl<'a> Package<'a> {
         let names = &mut decls.file_names[file];
         let mut cursor = root.walk();
         for decl in root.named_children(&mut cursor) {
-            match decl.kind() {
+            match decl.kind_name() {
                 "type_declaration" => {
                     let mut c = decl.walk();
                     for spec in decl.named_children(&mut c) {
                         if let (Some(name), Some(ty)) = (
-                            spec.child_by_field_name("name"),
-                            spec.child_by_field_name("type"),
+                            spec.child_by_field_id(field::NAME),
+                            spec.child_by_field_id(field::TYPE),
                         ) {
                             if let Ok(name) = name.utf8_text(src) {
                                 names.push((lexical::Kind::Type, name.to_string()));
@@ -358,8 +359,9 @@ impl<'a> Package<'a> {
                     }
                 }
                 "function_declaration" => {
-                    if let Some(Ok(name)) =
-                        decl.child_by_field_name("name").map(|n| n.utf8_text(src))
+                    if let Some(Ok(name)) = decl
+                        .child_by_field_id(field::NAME)
+                        .map(|n| n.utf8_text(src))
                     {
                         names.push((lexical::Kind::Func, name.to_string()));
                         keep_last(&mut decls.funcs, name.to_string(), (file, decl), |v| {
@@ -369,7 +371,7 @@ impl<'a> Package<'a> {
                 }
                 "method_declaration" => {
                     let name = decl
-                        .child_by_field_name("name")
+                        .child_by_field_id(field::NAME)
                         .and_then(|n| n.utf8_text(src).ok());
                     if let (Some(name), Some(recv)) = (name, receiver_type_name(decl, src)) {
                         names.push((lexical::Kind::Method, name.to_string()));
@@ -584,7 +586,7 @@ impl<'a> Package<'a> {
     pub fn is_api(&self, file: usize, decl: Node<'a>) -> bool {
         // Nothing imports a command.
         self.package_name(file) != "main"
-            && decl.child_by_field_name("name").is_some_and(|n| {
+            && decl.child_by_field_id(field::NAME).is_some_and(|n| {
                 self.text(file, n)
                     .starts_with(|c: char| c.is_ascii_uppercase())
             })
@@ -601,7 +603,7 @@ impl<'a> Package<'a> {
         let mut cursor = root.walk();
         let clause = root
             .named_children(&mut cursor)
-            .find(|n| n.kind() == "package_clause");
+            .find(|n| n.kind_name() == "package_clause");
         clause
             .and_then(|c| c.named_child(0))
             .map_or("", |n| file.text_of(n))
@@ -653,7 +655,7 @@ impl<'a> Package<'a> {
             .collect();
         self.types_in(&files)
             .into_iter()
-            .filter(|(_, _, ty)| ty.kind() == "struct_type")
+            .filter(|(_, _, ty)| ty.kind_name() == "struct_type")
             .collect()
     }
 
@@ -663,8 +665,9 @@ impl<'a> Package<'a> {
         let mut names = FxHashSet::default();
         for (strukt, file, ty) in self.structs_with_map_words() {
             walk(ty, |n| {
-                if n.kind() == "field_identifier"
-                    && n.parent().is_some_and(|p| p.kind() == "field_declaration")
+                if n.kind_name() == "field_identifier"
+                    && n.parent()
+                        .is_some_and(|p| p.kind_name() == "field_declaration")
                 {
                     let name = self.text(file, n);
                     if is(&self.field_type(&strukt, name)) {

@@ -13,6 +13,7 @@ use tree_sitter::Node;
 use super::scope::{BindKind, Binding, DeclId, ParamRole, Resolved};
 use super::types::Ty;
 use super::{Package, ancestors, contains, enclosing_function, walk};
+use crate::syntax::{NodeExt, field};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 /// How deep ownership follows call sites and callees.
@@ -152,21 +153,21 @@ pub fn access_path<'a>(
     let mut steps = Vec::new();
     let mut node = expr;
     loop {
-        match node.kind() {
+        match node.kind_name() {
             "identifier" => {
                 steps.reverse();
                 return Some((node, steps));
             }
             "selector_expression" => {
                 steps.push(Step::Field(
-                    pkg.text(file, node.child_by_field_name("field")?)
+                    pkg.text(file, node.child_by_field_id(field::FIELD)?)
                         .to_string(),
                 ));
-                node = node.child_by_field_name("operand")?;
+                node = node.child_by_field_id(field::OPERAND)?;
             }
             "index_expression" => {
                 steps.push(Step::Index);
-                node = node.child_by_field_name("operand")?;
+                node = node.child_by_field_id(field::OPERAND)?;
             }
             "parenthesized_expression" => node = node.named_child(0)?,
             "unary_expression" => node = pkg.alias_operand(file, node)?,
@@ -241,7 +242,7 @@ impl<'a> Package<'a> {
         // Code after `at` in a loop around it (and not around the declaration) runs before it too.
         let wrap = ancestors(at)
             .take_while(|n| n.id() != func.id())
-            .filter(|n| n.kind() == "for_statement" && !contains(*n, b.name))
+            .filter(|n| n.kind_name() == "for_statement" && !contains(*n, b.name))
             .last();
         let before = |pos: usize| {
             pos >= decl_end && pos < at_byte
@@ -274,12 +275,14 @@ impl<'a> Package<'a> {
         // fields set from the callee's parameters take the call's arguments.
         let literal = b.value().and_then(|v| match literal_of(self, b.file, v) {
             Some(lit) => Some((b.file, lit, None)),
-            None if v.kind() == "call_expression" => self
+            None if v.kind_name() == "call_expression" => self
                 .returned_literal(b.file, v)
                 .map(|(f, lit, callee)| (f, lit, Some((b.file, v, callee)))),
             None => None,
         });
-        let from_call = b.value().is_some_and(|v| v.kind() == "call_expression");
+        let from_call = b
+            .value()
+            .is_some_and(|v| v.kind_name() == "call_expression");
         let mut own = start != Start::Foreign;
         for k in 0..=steps.len() {
             let assigns: Vec<bool> = events
@@ -398,7 +401,7 @@ impl<'a> Package<'a> {
             if found || n.end_byte() <= from || n.start_byte() >= until {
                 return false;
             }
-            match n.kind() {
+            match n.kind_name() {
                 "go_statement" => found = true,
                 "call_expression" => found = self.starts_concurrency(file, n, 0),
                 _ => {}
@@ -411,12 +414,12 @@ impl<'a> Package<'a> {
     /// Whether a call starts concurrent code, itself or in the package
     /// function or method it calls (three calls deep).
     pub fn starts_concurrency(&self, file: usize, call: Node<'a>, depth: usize) -> bool {
-        let Some(function) = call.child_by_field_name("function") else {
+        let Some(function) = call.child_by_field_id(field::FUNCTION) else {
             return false;
         };
-        if function.kind() == "selector_expression" {
+        if function.kind_name() == "selector_expression" {
             let method = function
-                .child_by_field_name("field")
+                .child_by_field_id(field::FIELD)
                 .map_or("", |f| self.text(file, f));
             if SPAWNING_METHODS.contains(&method) {
                 return true;
@@ -433,12 +436,12 @@ impl<'a> Package<'a> {
             return known;
         }
         let mut found = false;
-        if let Some(body) = decl.child_by_field_name("body") {
+        if let Some(body) = decl.child_by_field_id(field::BODY) {
             walk(body, |n| {
                 if found {
                     return false;
                 }
-                match n.kind() {
+                match n.kind_name() {
                     "go_statement" => found = true,
                     "call_expression" => found = self.starts_concurrency(cfile, n, depth + 1),
                     _ => {}
@@ -455,7 +458,7 @@ impl<'a> Package<'a> {
     fn runs_in_line(&self, func: Node<'a>, at: Node<'a>) -> bool {
         ancestors(at)
             .take_while(|n| n.id() != func.id())
-            .filter(|n| n.kind() == "func_literal")
+            .filter(|n| n.kind_name() == "func_literal")
             .all(|lit| called_on_the_spot(lit))
     }
 
@@ -472,11 +475,11 @@ impl<'a> Package<'a> {
         steps: &[Step],
         depth: usize,
     ) -> bool {
-        if func.kind() == "func_literal" {
+        if func.kind_name() == "func_literal" {
             return false;
         }
         let name = func
-            .child_by_field_name("name")
+            .child_by_field_id(field::NAME)
             .map_or("", |n| self.text(file, n));
         if name.is_empty() || self.is_api(file, func) {
             return false;
@@ -508,9 +511,9 @@ impl<'a> Package<'a> {
         if self.is_fresh(file, value, depth) {
             return Start::Fresh;
         }
-        let deref = value.kind() == "unary_expression"
+        let deref = value.kind_name() == "unary_expression"
             && value
-                .child_by_field_name("operator")
+                .child_by_field_id(field::OPERATOR)
                 .is_some_and(|o| self.text(file, o) == "*");
         if deref || self.copies_struct_field(file, value) {
             Start::Copy
@@ -522,12 +525,12 @@ impl<'a> Package<'a> {
     /// `x.meta` where field `meta` holds a struct by value: the variable
     /// gets a copy (whose map fields are still the original's).
     fn copies_struct_field(&self, file: usize, value: Node<'a>) -> bool {
-        if value.kind() != "selector_expression" {
+        if value.kind_name() != "selector_expression" {
             return false;
         }
         let (Some(operand), Some(field)) = (
-            value.child_by_field_name("operand"),
-            value.child_by_field_name("field"),
+            value.child_by_field_id(field::OPERAND),
+            value.child_by_field_id(field::FIELD),
         ) else {
             return false;
         };
@@ -544,21 +547,21 @@ impl<'a> Package<'a> {
         if depth > MAX_DEPTH {
             return false;
         }
-        match value.kind() {
+        match value.kind_name() {
             "composite_literal" | "nil" => true,
             "parenthesized_expression" => value
                 .named_child(0)
                 .is_some_and(|v| self.is_fresh(file, v, depth)),
             "unary_expression" => {
                 value
-                    .child_by_field_name("operator")
+                    .child_by_field_id(field::OPERATOR)
                     .is_some_and(|o| self.text(file, o) == "&")
                     && value
-                        .child_by_field_name("operand")
-                        .is_some_and(|o| o.kind() == "composite_literal")
+                        .child_by_field_id(field::OPERAND)
+                        .is_some_and(|o| o.kind_name() == "composite_literal")
             }
             "call_expression" => {
-                let Some(function) = value.child_by_field_name("function") else {
+                let Some(function) = value.child_by_field_id(field::FUNCTION) else {
                     return false;
                 };
                 // `maps.Clone(m)`, `h.Clone()` of a library map type: a new map.
@@ -566,12 +569,12 @@ impl<'a> Package<'a> {
                     return true;
                 }
                 // `t.copy(nil)`: a method of the package that returns a new value.
-                if function.kind() == "selector_expression" {
+                if function.kind_name() == "selector_expression" {
                     return self
                         .static_callee_of(file, value)
                         .is_some_and(|(f, decl, _)| self.returns_fresh(f, decl, depth + 1));
                 }
-                if function.kind() != "identifier" {
+                if function.kind_name() != "identifier" {
                     return false;
                 }
                 match self.resolve(file, function) {
@@ -594,20 +597,20 @@ impl<'a> Package<'a> {
         if let Some(&known) = self.ownership.borrow().returns_fresh.get(&key) {
             return known;
         }
-        let Some(body) = decl.child_by_field_name("body") else {
+        let Some(body) = decl.child_by_field_id(field::BODY) else {
             return false;
         };
         let mut returns = Vec::new();
         walk(body, |n| {
-            if n.kind() == "return_statement" {
+            if n.kind_name() == "return_statement" {
                 returns.push(n);
             }
-            n.kind() != "func_literal"
+            n.kind_name() != "func_literal"
         });
         let fresh = !returns.is_empty()
             && returns.iter().all(|ret| {
                 match ret.named_child(0).and_then(|list| list.named_child(0)) {
-                    Some(value) if value.kind() == "identifier" => {
+                    Some(value) if value.kind_name() == "identifier" => {
                         match self.resolve(file, value) {
                             Resolved::Local(b) => self.binding_private(b, &[], *ret, depth + 1),
                             _ => false,
@@ -629,13 +632,13 @@ impl<'a> Package<'a> {
     /// the callee).
     fn returned_literal(&self, file: usize, call: Node<'a>) -> Option<(usize, Node<'a>, Node<'a>)> {
         let (cfile, decl, _) = self.static_callee_of(file, call)?;
-        let body = decl.child_by_field_name("body")?;
+        let body = decl.child_by_field_id(field::BODY)?;
         let mut returns = Vec::new();
         walk(body, |n| {
-            if n.kind() == "return_statement" {
+            if n.kind_name() == "return_statement" {
                 returns.push(n);
             }
-            n.kind() != "func_literal"
+            n.kind_name() != "func_literal"
         });
         let [ret] = returns.as_slice() else {
             return None;
@@ -645,11 +648,11 @@ impl<'a> Package<'a> {
     }
 
     fn named_result(&self, file: usize, decl: Node<'a>) -> Option<Binding<'a>> {
-        let result = decl.child_by_field_name("result")?;
-        if result.kind() != "parameter_list" {
+        let result = decl.child_by_field_id(field::RESULT)?;
+        if result.kind_name() != "parameter_list" {
             return None;
         }
-        let name = result.named_child(0)?.child_by_field_name("name")?;
+        let name = result.named_child(0)?.child_by_field_id(field::NAME)?;
         match self.resolve(file, name) {
             Resolved::Local(b) => Some(b),
             _ => None,
@@ -691,7 +694,7 @@ impl<'a> Package<'a> {
             let Some((cfile, call, callee)) = call else {
                 return false;
             };
-            if v.kind() != "identifier" {
+            if v.kind_name() != "identifier" {
                 return false;
             }
             let Resolved::Local(b) = self.resolve(file, v) else {
@@ -708,18 +711,18 @@ impl<'a> Package<'a> {
             };
             func.id() == callee.id()
                 && call
-                    .child_by_field_name("arguments")
+                    .child_by_field_id(field::ARGUMENTS)
                     .and_then(|a| a.named_child(index))
                     .is_some_and(|arg| {
                         self.is_fresh(cfile, arg, depth) || self.handed_over(cfile, arg, depth)
                     })
         };
-        let Some(body) = lit.child_by_field_name("body") else {
+        let Some(body) = lit.child_by_field_id(field::BODY) else {
             return true;
         };
         let mut cursor = body.walk();
         for element in body.named_children(&mut cursor) {
-            match element.kind() {
+            match element.kind_name() {
                 "keyed_element" => {
                     let key = element.named_child(0);
                     let key_text = key.map(|k| self.text(file, k).trim());
@@ -727,7 +730,7 @@ impl<'a> Package<'a> {
                         return element
                             .named_child(1)
                             .and_then(|v| {
-                                if v.kind() == "literal_element" {
+                                if v.kind_name() == "literal_element" {
                                     v.named_child(0)
                                 } else {
                                     Some(v)
@@ -752,7 +755,7 @@ impl<'a> Package<'a> {
                     let mut c = body.walk();
                     let value = body
                         .named_children(&mut c)
-                        .filter(|e| e.kind() != "comment")
+                        .filter(|e| e.kind_name() != "comment")
                         .nth(position)
                         .and_then(|e| e.named_child(0));
                     return value.is_none_or(fresh);
@@ -766,7 +769,7 @@ impl<'a> Package<'a> {
     /// A local this function made and has not shared, handed over to a new
     /// object: `ret := &Template{..., ns}` with `ns := &nameSpace{...}`.
     fn handed_over(&self, file: usize, v: Node<'a>, depth: usize) -> bool {
-        v.kind() == "identifier"
+        v.kind_name() == "identifier"
             && matches!(self.resolve(file, v), Resolved::Local(b)
                 if matches!(b.kind, BindKind::Var { .. }) && self.binding_private(b, &[], v, depth + 1))
     }
@@ -877,7 +880,7 @@ impl<'a> Package<'a> {
             if found.is_some() {
                 return false;
             }
-            if n.kind() == "identifier"
+            if n.kind_name() == "identifier"
                 && n.start_byte() > ident.end_byte()
                 && self.text(file, n) == name
                 && let Resolved::Local(b) = self.resolve(file, n)
@@ -926,7 +929,7 @@ impl<'a> Package<'a> {
         let decls: Vec<Node<'a>> = list.named_children(&mut cursor).collect();
         let all_unnamed = decls
             .iter()
-            .all(|d| d.child_by_field_name("name").is_none());
+            .all(|d| d.child_by_field_id(field::NAME).is_none());
         all_unnamed && index.is_none_or(|i| i < decls.len())
     }
 
@@ -953,7 +956,7 @@ impl<'a> Package<'a> {
                 continue;
             }
             for n in names {
-                let variadic_tail = p.kind() == "variadic_parameter_declaration"
+                let variadic_tail = p.kind_name() == "variadic_parameter_declaration"
                     && index.is_some_and(|i| i >= position);
                 if index.is_none() || index == Some(position) || variadic_tail {
                     return match self.resolve(file, n) {
@@ -1015,7 +1018,8 @@ impl<'a> Package<'a> {
         let id = b.id();
         let mut uses = Vec::new();
         walk(func, |n| {
-            if n.kind() == "identifier" && n.id() != b.name.id() && self.text(file, n) == name {
+            if n.kind_name() == "identifier" && n.id() != b.name.id() && self.text(file, n) == name
+            {
                 uses.push(n);
             }
             true
@@ -1029,8 +1033,8 @@ impl<'a> Package<'a> {
             // by a `go` statement: shared from there on.
             let mut captured = None;
             for n in ancestors(ident).take_while(|n| n.id() != func.id()) {
-                if n.kind() == "go_statement"
-                    || n.kind() == "func_literal" && !called_on_the_spot(n)
+                if n.kind_name() == "go_statement"
+                    || n.kind_name() == "func_literal" && !called_on_the_spot(n)
                 {
                     captured = Some(n);
                 }
@@ -1039,16 +1043,16 @@ impl<'a> Package<'a> {
             // starts, like a call; only what that goroutine does with it counts.
             let handed_to_goroutine = publish.is_some()
                 && captured.is_some_and(|c| {
-                    c.kind() == "go_statement"
+                    c.kind_name() == "go_statement"
                         && !ancestors(ident)
                             .take_while(|n| n.id() != c.id())
-                            .any(|n| n.kind() == "func_literal")
+                            .any(|n| n.kind_name() == "func_literal")
                 });
             if let Some(c) = captured.filter(|_| !handed_to_goroutine) {
                 // A callback handed straight to a call (`db.View(func() {...})`)
                 // runs while that call runs, unless the call starts tasks.
-                let callback = c.kind() == "func_literal"
-                    && c.parent().is_some_and(|p| p.kind() == "argument_list")
+                let callback = c.kind_name() == "func_literal"
+                    && c.parent().is_some_and(|p| p.kind_name() == "argument_list")
                     && !self.is_spawned_literal(file, c);
                 events.push(Event::Escape {
                     at: c.start_byte(),
@@ -1076,15 +1080,15 @@ impl<'a> Package<'a> {
         let mut expr = ident;
         // Climb to the whole expression that names an object through the variable.
         while let Some(parent) = expr.parent() {
-            match parent.kind() {
+            match parent.kind_name() {
                 "selector_expression"
                     if parent
-                        .child_by_field_name("operand")
+                        .child_by_field_id(field::OPERAND)
                         .is_some_and(|o| o.id() == expr.id()) =>
                 {
                     let method_call = parent.parent().is_some_and(|c| {
-                        c.kind() == "call_expression"
-                            && c.child_by_field_name("function")
+                        c.kind_name() == "call_expression"
+                            && c.child_by_field_id(field::FUNCTION)
                                 .is_some_and(|f| f.id() == parent.id())
                     });
                     if method_call {
@@ -1096,13 +1100,13 @@ impl<'a> Package<'a> {
                         };
                         return self.method_call_event(file, parent, &path, at, depth, publish);
                     }
-                    let field = parent.child_by_field_name("field")?;
+                    let field = parent.child_by_field_id(field::FIELD)?;
                     path.push(Step::Field(self.text(file, field).to_string()));
                     expr = parent;
                 }
                 "index_expression"
                     if parent
-                        .child_by_field_name("operand")
+                        .child_by_field_id(field::OPERAND)
                         .is_some_and(|o| o.id() == expr.id()) =>
                 {
                     path.push(Step::Index);
@@ -1121,16 +1125,16 @@ impl<'a> Package<'a> {
             path: path.clone(),
             strong: false,
         });
-        match parent.kind() {
+        match parent.kind_name() {
             "expression_list" => {
                 let stmt = parent.parent()?;
                 let is_left = stmt
-                    .child_by_field_name("left")
+                    .child_by_field_id(field::LEFT)
                     .is_some_and(|l| l.id() == parent.id());
-                match stmt.kind() {
+                match stmt.kind_name() {
                     "assignment_statement" | "short_var_declaration" if is_left => {
                         let position = position_in(parent, expr)?;
-                        let right = stmt.child_by_field_name("right")?;
+                        let right = stmt.child_by_field_id(field::RIGHT)?;
                         let fresh = if right.named_child_count() == parent.named_child_count() {
                             right
                                 .named_child(position)
@@ -1138,7 +1142,7 @@ impl<'a> Package<'a> {
                         } else {
                             false
                         };
-                        let compound = stmt.child_by_field_name("operator").is_some_and(|o| {
+                        let compound = stmt.child_by_field_id(field::OPERATOR).is_some_and(|o| {
                             let op = self.text(file, o);
                             op != "=" && op != ":="
                         });
@@ -1149,7 +1153,7 @@ impl<'a> Package<'a> {
                     }
                     "assignment_statement" | "short_var_declaration" => {
                         // `_ = x` keeps nothing.
-                        let left = stmt.child_by_field_name("left")?;
+                        let left = stmt.child_by_field_id(field::LEFT)?;
                         let position = position_in(parent, expr)?;
                         let target = left.named_child(position);
                         if target.is_some_and(|t| self.text(file, t) == "_") {
@@ -1159,7 +1163,7 @@ impl<'a> Package<'a> {
                         // published if that local is.
                         if let Some(t) = publish
                             && is_prefix(&path, t)
-                            && let Some(local) = target.filter(|t| t.kind() == "identifier")
+                            && let Some(local) = target.filter(|t| t.kind_name() == "identifier")
                             && let Some(lb) = self.local_assigned(file, local)
                             && let Some(func) = enclosing_function(lb.name)
                         {
@@ -1240,8 +1244,8 @@ impl<'a> Package<'a> {
             path: path.to_vec(),
             strong: true,
         });
-        let operand = selector.child_by_field_name("operand")?;
-        let field = selector.child_by_field_name("field")?;
+        let operand = selector.child_by_field_id(field::OPERAND)?;
+        let field = selector.child_by_field_id(field::FIELD)?;
         let method = self.text(file, field);
         let method_decl = self.method_of(file, operand, field).or_else(|| {
             let t = self.made_type_name(file, operand)?;
@@ -1265,7 +1269,7 @@ impl<'a> Package<'a> {
     /// The package type a local was made as: `make(T, n)`, `T{...}`, `&T{...}`,
     /// `T(x)`; for named map and slice types, which carry methods too.
     fn made_type_name(&self, file: usize, operand: Node<'a>) -> Option<String> {
-        if operand.kind() != "identifier" {
+        if operand.kind_name() != "identifier" {
             return None;
         }
         let Resolved::Local(b) = self.resolve(file, operand) else {
@@ -1273,12 +1277,12 @@ impl<'a> Package<'a> {
         };
         let value = b.value()?;
         let value = literal_of(self, file, value).unwrap_or(value);
-        let type_node = match value.kind() {
-            "composite_literal" => value.child_by_field_name("type")?,
+        let type_node = match value.kind_name() {
+            "composite_literal" => value.child_by_field_id(field::TYPE)?,
             "call_expression" => {
-                let function = value.child_by_field_name("function")?;
+                let function = value.child_by_field_id(field::FUNCTION)?;
                 match self.text(file, function) {
-                    "make" | "new" => value.child_by_field_name("arguments")?.named_child(0)?,
+                    "make" | "new" => value.child_by_field_id(field::ARGUMENTS)?.named_child(0)?,
                     _ => function,
                 }
             }
@@ -1311,12 +1315,12 @@ impl<'a> Package<'a> {
             strong: true,
         });
         let call = args.parent()?;
-        if call.kind() != "call_expression" {
+        if call.kind_name() != "call_expression" {
             return escape;
         }
-        let function = call.child_by_field_name("function")?;
+        let function = call.child_by_field_id(field::FUNCTION)?;
         let position = position_in(args, expr)?;
-        match function.kind() {
+        match function.kind_name() {
             "identifier" => {
                 let name = self.text(file, function);
                 match self.resolve(file, function) {
@@ -1334,8 +1338,8 @@ impl<'a> Package<'a> {
                 }
             }
             "selector_expression" => {
-                let operand = function.child_by_field_name("operand")?;
-                let field = function.child_by_field_name("field")?;
+                let operand = function.child_by_field_id(field::OPERAND)?;
+                let field = function.child_by_field_id(field::FIELD)?;
                 // Loggers format their arguments and keep nothing of them.
                 if publish.is_some() && LOG_METHODS.contains(&self.text(file, field)) {
                     return None;
@@ -1349,10 +1353,10 @@ impl<'a> Package<'a> {
                     };
                 }
                 // `fmt.Sprintf(...)`, `t.Errorf(...)`: a package (or test helper) that keeps nothing.
-                let package = operand.kind() == "identifier"
+                let package = operand.kind_name() == "identifier"
                     && matches!(self.resolve(file, operand), Resolved::Unknown)
                     && NON_RETAINING.contains(&self.text(file, operand));
-                let test_helper = operand.kind() == "identifier"
+                let test_helper = operand.kind_name() == "identifier"
                     && matches!(self.text(file, operand), "t" | "b" | "tb" | "f");
                 if package || test_helper { None } else { escape }
             }
@@ -1363,18 +1367,18 @@ impl<'a> Package<'a> {
 
 /// The composite literal a variable is declared with (`T{...}` or `&T{...}`).
 fn literal_of<'a>(pkg: &Package<'a>, file: usize, value: Node<'a>) -> Option<Node<'a>> {
-    match value.kind() {
+    match value.kind_name() {
         "composite_literal" => Some(value),
         "unary_expression" => pkg
             .alias_operand(file, value)
-            .filter(|o| o.kind() == "composite_literal"),
+            .filter(|o| o.kind_name() == "composite_literal"),
         _ => None,
     }
 }
 
 fn is_scalar_literal(v: Node<'_>) -> bool {
     matches!(
-        v.kind(),
+        v.kind_name(),
         "int_literal"
             | "float_literal"
             | "interpreted_string_literal"
@@ -1391,11 +1395,13 @@ fn is_scalar_literal(v: Node<'_>) -> bool {
 /// `defer func() { ... }()`, not `go func() { ... }()`.
 pub fn called_on_the_spot(lit: Node<'_>) -> bool {
     lit.parent().is_some_and(|call| {
-        call.kind() == "call_expression"
+        call.kind_name() == "call_expression"
             && call
-                .child_by_field_name("function")
+                .child_by_field_id(field::FUNCTION)
                 .is_some_and(|f| f.id() == lit.id())
-            && call.parent().is_none_or(|p| p.kind() != "go_statement")
+            && call
+                .parent()
+                .is_none_or(|p| p.kind_name() != "go_statement")
     })
 }
 
@@ -1403,14 +1409,14 @@ pub fn called_on_the_spot(lit: Node<'_>) -> bool {
 fn position_in(list: Node<'_>, child: Node<'_>) -> Option<usize> {
     let mut cursor = list.walk();
     list.named_children(&mut cursor)
-        .filter(|c| c.kind() != "comment")
+        .filter(|c| c.kind_name() != "comment")
         .position(|c| c.id() == child.id())
 }
 
 impl<'a> Binding<'a> {
     /// Whether this is a variable declared without a value (`var x T`).
     fn kind_is_plain_var(&self) -> bool {
-        matches!(self.kind, BindKind::Var { decl, .. } if decl.kind() == "var_spec" && decl.child_by_field_name("value").is_none())
+        matches!(self.kind, BindKind::Var { decl, .. } if decl.kind_name() == "var_spec" && decl.child_by_field_id(field::VALUE).is_none())
     }
 }
 
@@ -1418,13 +1424,13 @@ impl<'a> Binding<'a> {
 /// `Clone()` on a map type of another package (`h.Clone()` of an `http.Header`).
 fn is_library_clone<'a>(pkg: &Package<'a>, file: usize, function: Node<'a>) -> bool {
     let (Some(operand), Some(field)) = (
-        function.child_by_field_name("operand"),
-        function.child_by_field_name("field"),
+        function.child_by_field_id(field::OPERAND),
+        function.child_by_field_id(field::FIELD),
     ) else {
         return false;
     };
     let name = pkg.text(file, field);
-    if operand.kind() == "identifier"
+    if operand.kind_name() == "identifier"
         && pkg.text(file, operand) == "maps"
         && matches!(pkg.resolve(file, operand), Resolved::Unknown)
     {

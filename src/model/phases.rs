@@ -7,6 +7,7 @@
 use tree_sitter::Node;
 
 use super::Package;
+use crate::syntax::{NodeExt, field};
 
 /// How many callers up a helper is followed to `init`.
 const MAX_DEPTH: usize = 3;
@@ -20,16 +21,16 @@ impl<'a> Package<'a> {
     }
 
     fn is_setup_function_at(&self, file: usize, decl: Node<'a>, depth: usize) -> bool {
-        match decl.kind() {
+        match decl.kind_name() {
             // A call in a package variable's initialiser.
             "var_declaration" | "source_file" => return true,
             "function_declaration" | "method_declaration" => {}
             _ => return false,
         }
         let name = decl
-            .child_by_field_name("name")
+            .child_by_field_id(field::NAME)
             .map_or("", |n| self.text(file, n));
-        if decl.kind() == "function_declaration" && name == "init" {
+        if decl.kind_name() == "function_declaration" && name == "init" {
             return true;
         }
         if says_runs_alone(&self.doc_comment(file, decl)) {
@@ -58,12 +59,12 @@ fn top_level(node: Node<'_>) -> Option<Node<'_>> {
     let mut n = Some(node);
     while let Some(current) = n {
         if matches!(
-            current.kind(),
+            current.kind_name(),
             "function_declaration" | "method_declaration" | "var_declaration"
         ) {
             top = Some(current);
         }
-        if current.kind() == "source_file" {
+        if current.kind_name() == "source_file" {
             break;
         }
         n = current.parent();

@@ -6,6 +6,7 @@ use tree_sitter::Node;
 use super::access::{Access, AccessKind, AccessQueries, Region};
 use super::spawn::{GoroutineBody, Spawn, SpawnKind};
 use super::{Package, ancestors, contains};
+use crate::syntax::{NodeExt, field};
 use rustc_hash::FxHashSet;
 
 /// Every concurrent context of a package and the map accesses around it.
@@ -235,7 +236,7 @@ impl<'a> Analysis<'a> {
                 // A copy-on-write fill is done before a reference taken under
                 // the lock (`m := s.m` then `range m`) can see the map, and
                 // giving the field another map leaves the one taken alone.
-                let through_alias = r.map_node.kind() == "identifier";
+                let through_alias = r.map_node.kind_name() == "identifier";
                 // Unless the replacement gives the very variable the read names
                 // another map (`m = make(...)` while a goroutine reads `m[k]`).
                 let alias_kept = |w: &Access<'a>| {
@@ -335,13 +336,15 @@ fn released_after<'a>(
     }
     let mut received = FxHashSet::default();
     super::walk(body, |n| {
-        if n.start_byte() >= at.start_byte() || n.kind() == "func_literal" && n.id() != body.id() {
+        if n.start_byte() >= at.start_byte()
+            || n.kind_name() == "func_literal" && n.id() != body.id()
+        {
             return false;
         }
-        let receive = n.kind() == "unary_expression"
-            && n.child_by_field_name("operator")
+        let receive = n.kind_name() == "unary_expression"
+            && n.child_by_field_id(field::OPERATOR)
                 .is_some_and(|o| pkg.text(bfile, o) == "<-");
-        if receive && let Some(ch) = n.child_by_field_name("operand") {
+        if receive && let Some(ch) = n.child_by_field_id(field::OPERAND) {
             received.insert(last_name(pkg.text(bfile, ch)).to_string());
         }
         true
@@ -355,7 +358,7 @@ fn released_after<'a>(
         if released || n.end_byte() <= from {
             return !released && n.end_byte() > from;
         }
-        if n.kind() == "func_literal" || n.kind() == "go_statement" {
+        if n.kind_name() == "func_literal" || n.kind_name() == "go_statement" {
             return false;
         }
         released = pkg
@@ -374,7 +377,7 @@ fn released_after<'a>(
 /// other maps, and no map is written.
 fn replaces_frame_local<'a>(pkg: &Package<'a>, a: &Access<'a>) -> bool {
     use super::scope::{BindKind, Resolved};
-    if !a.is_replacement() || a.map_node.kind() != "identifier" {
+    if !a.is_replacement() || a.map_node.kind_name() != "identifier" {
         return false;
     }
     let Some(func) = super::enclosing_function(a.node) else {
@@ -399,9 +402,9 @@ fn replaces_frame_local<'a>(pkg: &Package<'a>, a: &Access<'a>) -> bool {
         if captured {
             return false;
         }
-        if n.kind() == "func_literal" && n.id() != func.id() {
+        if n.kind_name() == "func_literal" && n.id() != func.id() {
             super::walk(n, |m| {
-                captured |= m.kind() == "identifier"
+                captured |= m.kind_name() == "identifier"
                     && pkg.text(a.file, m) == name
                     && matches!(pkg.resolve(a.file, m), Resolved::Local(u) if u.id() == b.id());
                 !captured
@@ -415,7 +418,7 @@ fn replaces_frame_local<'a>(pkg: &Package<'a>, a: &Access<'a>) -> bool {
 
 fn same_variable<'a>(pkg: &Package<'a>, a: &Access<'a>, b: &Access<'a>) -> bool {
     use super::scope::Resolved;
-    if a.map_node.kind() != "identifier" || b.map_node.kind() != "identifier" {
+    if a.map_node.kind_name() != "identifier" || b.map_node.kind_name() != "identifier" {
         return false;
     }
     match (
@@ -432,7 +435,7 @@ fn same_variable<'a>(pkg: &Package<'a>, a: &Access<'a>, b: &Access<'a>) -> bool 
 fn statement_of(node: Node<'_>) -> Node<'_> {
     let mut stmt = node;
     for parent in ancestors(node) {
-        if matches!(parent.kind(), "statement_list" | "block") {
+        if matches!(parent.kind_name(), "statement_list" | "block") {
             break;
         }
         stmt = parent;

@@ -21,6 +21,7 @@ use super::entry_locks::{reachable, ruled_out_branch};
 use super::ownership::called_on_the_spot;
 use super::spawn::GoroutineBody;
 use super::{Package, contains, walk};
+use crate::syntax::{NodeExt, field};
 use rustc_hash::FxHashSet;
 
 /// How many calls deep the code of a goroutine is followed.
@@ -87,10 +88,10 @@ impl<'a> Package<'a> {
             if depth < MAX_DEPTH {
                 let f = r.file;
                 self.walk_reachable(&r, |c| {
-                    if c.kind() == "call_expression"
+                    if c.kind_name() == "call_expression"
                         && let Some((cf, decl, _)) = self.static_callee_of(f, c)
                     {
-                        let args = c.child_by_field_name("arguments").map(|a| {
+                        let args = c.child_by_field_id(field::ARGUMENTS).map(|a| {
                             let mut cursor = a.walk();
                             (f, a.named_children(&mut cursor).collect())
                         });
@@ -171,12 +172,12 @@ impl<'a> Package<'a> {
             if unknown || n.end_byte() <= from || n.start_byte() >= until {
                 return false;
             }
-            match n.kind() {
+            match n.kind_name() {
                 "go_statement" => {
                     let handed = tracked.is_some_and(|t| self.hands(file, n, t));
                     let function = n
                         .named_child(0)
-                        .and_then(|call| call.child_by_field_name("function"));
+                        .and_then(|call| call.child_by_field_id(field::FUNCTION));
                     match function.and_then(|f| self.body_of(file, f)) {
                         Some((f, body)) => roots.push(Root {
                             file: f,
@@ -199,13 +200,13 @@ impl<'a> Package<'a> {
                 }
                 "call_expression" => {
                     let method = n
-                        .child_by_field_name("function")
-                        .filter(|f| f.kind() == "selector_expression")
-                        .and_then(|f| f.child_by_field_name("field"))
+                        .child_by_field_id(field::FUNCTION)
+                        .filter(|f| f.kind_name() == "selector_expression")
+                        .and_then(|f| f.child_by_field_id(field::FIELD))
                         .map(|m| self.text(file, m));
                     if method.is_some_and(|m| TASK_METHODS.contains(&m)) {
                         let task = n
-                            .child_by_field_name("arguments")
+                            .child_by_field_id(field::ARGUMENTS)
                             .and_then(|a| a.named_child(a.named_child_count().checked_sub(1)?));
                         let handed =
                             tracked.is_some_and(|t| task.is_some_and(|k| self.hands(file, k, t)));
@@ -269,16 +270,16 @@ impl<'a> Package<'a> {
             if handed {
                 return false;
             }
-            if n.kind() == "identifier" && self.text(file, n) == name {
+            if n.kind_name() == "identifier" && self.text(file, n) == name {
                 let in_literal = super::ancestors(n)
                     .take_while(|a| a.id() != node.id())
-                    .any(|a| a.kind() == "func_literal")
-                    || node.kind() == "func_literal";
+                    .any(|a| a.kind_name() == "func_literal")
+                    || node.kind_name() == "func_literal";
                 let field_of_it = n.parent().is_some_and(|p| {
-                    p.kind() == "selector_expression"
-                        && p.child_by_field_name("operand")
+                    p.kind_name() == "selector_expression"
+                        && p.child_by_field_id(field::OPERAND)
                             .is_some_and(|o| o.id() == n.id())
-                        && p.child_by_field_name("field").is_some_and(|f| {
+                        && p.child_by_field_id(field::FIELD).is_some_and(|f| {
                             let field = self.text(file, f);
                             !self.has_methods_named(field)
                         })
@@ -304,21 +305,23 @@ impl<'a> Package<'a> {
         if name.is_empty() {
             return None;
         }
-        let function = call.child_by_field_name("function")?;
+        let function = call.child_by_field_id(field::FUNCTION)?;
         let is_it = |e: Node<'a>| {
-            let e = if e.kind() == "unary_expression" {
-                e.child_by_field_name("operand").unwrap_or(e)
+            let e = if e.kind_name() == "unary_expression" {
+                e.child_by_field_id(field::OPERAND).unwrap_or(e)
             } else {
                 e
             };
-            e.kind() == "identifier" && self.text(file, e) == name
+            e.kind_name() == "identifier" && self.text(file, e) == name
         };
-        let index = if function.kind() == "selector_expression"
-            && function.child_by_field_name("operand").is_some_and(is_it)
+        let index = if function.kind_name() == "selector_expression"
+            && function
+                .child_by_field_id(field::OPERAND)
+                .is_some_and(is_it)
         {
             None
         } else {
-            let args = call.child_by_field_name("arguments")?;
+            let args = call.child_by_field_id(field::ARGUMENTS)?;
             let mut cursor = args.walk();
             let position = args.named_children(&mut cursor).position(is_it)?;
             Some(position)

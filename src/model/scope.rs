@@ -5,6 +5,7 @@
 use tree_sitter::Node;
 
 use super::{Package, ancestors, is_function, walk};
+use crate::syntax::{NodeExt, field};
 
 /// A declaration that an identifier resolves to.
 #[derive(Clone, Copy, Debug)]
@@ -55,7 +56,7 @@ impl<'a> Binding<'a> {
         let BindKind::Var { decl, index } = self.kind else {
             return None;
         };
-        let field = if decl.kind() == "short_var_declaration" {
+        let field = if decl.kind_name() == "short_var_declaration" {
             "right"
         } else {
             "value"
@@ -111,7 +112,7 @@ impl<'a> Package<'a> {
         }
         let mut child = ident;
         for node in ancestors(ident) {
-            let found = match node.kind() {
+            let found = match node.kind_name() {
                 "statement_list" => self.declared_in_list(file, node, child, name),
                 "for_statement" => {
                     declared_in_for(node, child, name, src).map(|b| Binding { file, ..b })
@@ -131,7 +132,7 @@ impl<'a> Package<'a> {
                 return Resolved::Local(binding);
             }
             if matches!(
-                node.kind(),
+                node.kind_name(),
                 "function_declaration" | "method_declaration" | "source_file"
             ) {
                 return self.resolve_package_name(name);
@@ -214,16 +215,16 @@ fn binding<'a>(name: Node<'a>, kind: BindKind<'a>) -> Binding<'a> {
 
 /// Names declared by one statement: `x := ...`, `var x ...`, `const x = ...`.
 fn declared_by_statement<'a>(mut stmt: Node<'a>, name: &str, src: &[u8]) -> Option<Binding<'a>> {
-    while stmt.kind() == "labeled_statement" {
+    while stmt.kind_name() == "labeled_statement" {
         stmt = super::labeled_inner(stmt)?;
     }
-    match stmt.kind() {
+    match stmt.kind_name() {
         "short_var_declaration" => {
-            let left = stmt.child_by_field_name("left")?;
+            let left = stmt.child_by_field_id(field::LEFT)?;
             let mut cursor = left.walk();
             left.named_children(&mut cursor)
                 .enumerate()
-                .find(|(_, n)| n.kind() == "identifier" && text(*n, src) == name)
+                .find(|(_, n)| n.kind_name() == "identifier" && text(*n, src) == name)
                 .map(|(index, n)| binding(n, BindKind::Var { decl: stmt, index }))
         }
         "var_declaration" => var_specs(stmt)
@@ -232,9 +233,9 @@ fn declared_by_statement<'a>(mut stmt: Node<'a>, name: &str, src: &[u8]) -> Opti
         "const_declaration" => {
             let mut found = None;
             walk(stmt, |n| {
-                if n.kind() == "identifier"
+                if n.kind_name() == "identifier"
                     && text(n, src) == name
-                    && n.parent().is_some_and(|p| p.kind() == "const_spec")
+                    && n.parent().is_some_and(|p| p.kind_name() == "const_spec")
                 {
                     found.get_or_insert(binding(n, BindKind::Other));
                 }
@@ -251,14 +252,14 @@ pub fn var_specs(decl: Node<'_>) -> Vec<Node<'_>> {
     let mut specs = Vec::new();
     let mut cursor = decl.walk();
     for child in decl.named_children(&mut cursor) {
-        match child.kind() {
+        match child.kind_name() {
             "var_spec" => specs.push(child),
             "var_spec_list" => {
                 let mut inner = child.walk();
                 specs.extend(
                     child
                         .named_children(&mut inner)
-                        .filter(|n| n.kind() == "var_spec"),
+                        .filter(|n| n.kind_name() == "var_spec"),
                 );
             }
             _ => {}
@@ -278,7 +279,7 @@ pub fn declared_by_var_spec<'a>(spec: Node<'a>, name: &str, src: &[u8]) -> Optio
 fn has_token(node: Node<'_>, token: &str) -> bool {
     let mut cursor = node.walk();
     node.children(&mut cursor)
-        .any(|c| !c.is_named() && c.kind() == token)
+        .any(|c| !c.is_named() && c.kind_name() == token)
 }
 
 fn declared_in_for<'a>(
@@ -289,15 +290,15 @@ fn declared_in_for<'a>(
 ) -> Option<Binding<'a>> {
     let mut cursor = stmt.walk();
     for clause in stmt.named_children(&mut cursor) {
-        if clause.id() == child.id() && clause.kind() != "for_clause" {
+        if clause.id() == child.id() && clause.kind_name() != "for_clause" {
             // The range expression itself is outside the range variables' scope.
-            if clause.kind() == "range_clause" {
+            if clause.kind_name() == "range_clause" {
                 return None;
             }
         }
-        match clause.kind() {
+        match clause.kind_name() {
             "range_clause" if has_token(clause, ":=") => {
-                let left = clause.child_by_field_name("left")?;
+                let left = clause.child_by_field_id(field::LEFT)?;
                 let mut c = left.walk();
                 return left
                     .named_children(&mut c)
@@ -306,7 +307,7 @@ fn declared_in_for<'a>(
                     .map(|(index, n)| binding(n, BindKind::Range { clause, index }));
             }
             "for_clause" => {
-                let init = clause.child_by_field_name("initializer")?;
+                let init = clause.child_by_field_id(field::INITIALIZER)?;
                 return declared_by_statement(init, name, src);
             }
             _ => {}
@@ -321,15 +322,15 @@ fn declared_in_initializer<'a>(
     name: &str,
     src: &[u8],
 ) -> Option<Binding<'a>> {
-    if let Some(init) = stmt.child_by_field_name("initializer") {
+    if let Some(init) = stmt.child_by_field_id(field::INITIALIZER) {
         if init.id() != child.id() {
             if let Some(b) = declared_by_statement(init, name, src) {
                 return Some(b);
             }
         }
     }
-    if stmt.kind() == "type_switch_statement" {
-        let alias = stmt.child_by_field_name("alias")?;
+    if stmt.kind_name() == "type_switch_statement" {
+        let alias = stmt.child_by_field_id(field::ALIAS)?;
         let mut cursor = alias.walk();
         return alias
             .named_children(&mut cursor)
@@ -345,11 +346,12 @@ fn declared_in_select_case<'a>(
     name: &str,
     src: &[u8],
 ) -> Option<Binding<'a>> {
-    let comm = case.child_by_field_name("communication")?;
-    if comm.id() == child.id() || comm.kind() != "receive_statement" || !has_token(comm, ":=") {
+    let comm = case.child_by_field_id(field::COMMUNICATION)?;
+    if comm.id() == child.id() || comm.kind_name() != "receive_statement" || !has_token(comm, ":=")
+    {
         return None;
     }
-    let left = comm.child_by_field_name("left")?;
+    let left = comm.child_by_field_id(field::LEFT)?;
     let mut cursor = left.walk();
     left.named_children(&mut cursor)
         .find(|n| text(*n, src) == name)
@@ -365,13 +367,13 @@ fn declared_in_signature<'a>(func: Node<'a>, name: &str, src: &[u8]) -> Option<B
         let Some(list) = func.child_by_field_name(field) else {
             continue;
         };
-        if list.kind() != "parameter_list" {
+        if list.kind_name() != "parameter_list" {
             continue;
         }
         let mut index = 0;
         let mut cursor = list.walk();
         for decl in list.named_children(&mut cursor) {
-            let variadic = decl.kind() == "variadic_parameter_declaration";
+            let variadic = decl.kind_name() == "variadic_parameter_declaration";
             let mut names = decl.walk();
             let decl_names: Vec<Node<'a>> =
                 decl.children_by_field_name("name", &mut names).collect();
@@ -422,7 +424,7 @@ mod tests {
         let first = f.start_position().row;
         let mut found = Vec::new();
         crate::model::walk(f, |n| {
-            if n.kind() == "identifier" && pkg.text(0, n) == "x" {
+            if n.kind_name() == "identifier" && pkg.text(0, n) == "x" {
                 found.push(match pkg.resolve(0, n) {
                     Resolved::Local(b) => (true, b.name.start_position().row - first),
                     Resolved::PackageVar(b) => (false, b.name.start_position().row),

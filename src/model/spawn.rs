@@ -12,6 +12,7 @@ use crate::queries::{
     CALLS_QUERY, GO_KEYWORD, GO_QUERY, GO_WORDS, SPAWN_CALL_NAMES, SPAWN_CALL_WORDS,
     SPAWN_CALLS_QUERY, mentions_any,
 };
+use crate::syntax::{NodeExt, field};
 
 /// The code a goroutine runs.
 #[derive(Clone, Copy, Debug)]
@@ -165,14 +166,14 @@ pub enum Origin {
 const MAX_ALIAS_DEPTH: usize = 8;
 
 pub(crate) fn is_fresh_value(pkg: &Package<'_>, file: usize, expr: Node<'_>) -> bool {
-    match expr.kind() {
+    match expr.kind_name() {
         "composite_literal" => true,
-        "call_expression" => expr.child_by_field_name("function").is_some_and(|f| {
-            f.kind() == "identifier" && matches!(pkg.text(file, f), "make" | "new")
+        "call_expression" => expr.child_by_field_id(field::FUNCTION).is_some_and(|f| {
+            f.kind_name() == "identifier" && matches!(pkg.text(file, f), "make" | "new")
         }),
         "unary_expression" => expr
-            .child_by_field_name("operand")
-            .is_some_and(|o| o.kind() == "composite_literal"),
+            .child_by_field_id(field::OPERAND)
+            .is_some_and(|o| o.kind_name() == "composite_literal"),
         _ => false,
     }
 }
@@ -185,10 +186,10 @@ impl<'a> Package<'a> {
         let mut cursor = root.walk();
         for decl in root
             .named_children(&mut cursor)
-            .filter(|n| n.kind() == "import_declaration")
+            .filter(|n| n.kind_name() == "import_declaration")
         {
             walk(decl, |n| {
-                if n.kind() == "interpreted_string_literal" {
+                if n.kind_name() == "interpreted_string_literal" {
                     paths.push(self.text(file, n).trim_matches('"'));
                 }
                 true
@@ -211,7 +212,7 @@ impl<'a> Package<'a> {
             .filter(|f| self.lexicon.func_typed_params.binary_search(f).is_ok())
             .collect();
         for (name, file, decl) in self.funcs_in(&files) {
-            let Some(params) = decl.child_by_field_name("parameters") else {
+            let Some(params) = decl.child_by_field_id(field::PARAMETERS) else {
                 continue;
             };
             let mut index = 0;
@@ -221,8 +222,8 @@ impl<'a> Package<'a> {
                 let mut c = p.walk();
                 let names: Vec<Node<'a>> = p.children_by_field_name("name", &mut c).collect();
                 let is_func = p
-                    .child_by_field_name("type")
-                    .is_some_and(|t| t.kind() == "function_type");
+                    .child_by_field_id(field::TYPE)
+                    .is_some_and(|t| t.kind_name() == "function_type");
                 for n in &names {
                     if is_func {
                         func_params.push((self.text(file, *n), index));
@@ -236,19 +237,19 @@ impl<'a> Package<'a> {
             if func_params.is_empty() {
                 continue;
             }
-            let Some(body) = decl.child_by_field_name("body") else {
+            let Some(body) = decl.child_by_field_id(field::BODY) else {
                 continue;
             };
             walk(body, |n| {
-                if n.kind() != "go_statement" {
+                if n.kind_name() != "go_statement" {
                     return true;
                 }
                 let in_loop = ancestors(n)
                     .take_while(|a| a.id() != body.id())
-                    .any(|a| a.kind() == "for_statement");
+                    .any(|a| a.kind_name() == "for_statement");
                 walk(n, |c| {
-                    if c.kind() == "call_expression" {
-                        if let Some(f) = c.child_by_field_name("function") {
+                    if c.kind_name() == "call_expression" {
+                        if let Some(f) = c.child_by_field_id(field::FUNCTION) {
                             if let Some(&(_, i)) =
                                 func_params.iter().find(|(p, _)| *p == self.text(file, f))
                             {
@@ -292,7 +293,7 @@ impl<'a> Package<'a> {
                 };
                 let in_loop = ancestors(call)
                     .take_while(|n| n.id() != starter.id())
-                    .find(|n| n.kind() == "for_statement");
+                    .find(|n| n.kind_name() == "for_statement");
                 let mut spawn = |kind,
                                  site: Node<'a>,
                                  label: Node<'a>,
@@ -421,7 +422,7 @@ impl<'a> Package<'a> {
                 };
                 let in_loop = ancestors(call)
                     .take_while(|n| n.id() != starter.id())
-                    .find(|n| n.kind() == "for_statement");
+                    .find(|n| n.kind_name() == "for_statement");
                 spawns.push(Spawn {
                     kind: if many {
                         SpawnKind::ParallelWrapper
@@ -449,12 +450,14 @@ impl<'a> Package<'a> {
         // service interface `XxxServer` when the package declares it.
         let mut grpc_types: Vec<(String, Option<String>)> = Vec::new();
         for (name, file, ty) in self.types_in(&self.files_containing("Unimplemented")) {
-            if ty.kind() == "struct_type" {
+            if ty.kind_name() == "struct_type" {
                 let mut service = None;
                 walk(ty, |n| {
-                    if n.kind() == "field_declaration" && n.child_by_field_name("name").is_none() {
+                    if n.kind_name() == "field_declaration"
+                        && n.child_by_field_id(field::NAME).is_none()
+                    {
                         let t = n
-                            .child_by_field_name("type")
+                            .child_by_field_id(field::TYPE)
                             .map_or("", |t| self.text(file, t));
                         let base = t.rsplit('.').next().unwrap_or(t);
                         if let Some(s) = base.strip_prefix("Unimplemented") {
@@ -484,7 +487,7 @@ impl<'a> Package<'a> {
             let (recv, name, method) = (recv.as_str(), name.as_str(), method);
             let params = method
                 .decl
-                .child_by_field_name("parameters")
+                .child_by_field_id(field::PARAMETERS)
                 .map_or(0, |p| p.named_child_count());
             let kind = if name == "ServeHTTP" && params == 2 && self.may_be_served(recv) {
                 SpawnKind::Handler
@@ -498,7 +501,7 @@ impl<'a> Package<'a> {
             };
             let label = method
                 .decl
-                .child_by_field_name("name")
+                .child_by_field_id(field::NAME)
                 .unwrap_or(method.decl);
             spawns.push(self.declared(kind, method.file, method.decl, label));
         }
@@ -508,10 +511,10 @@ impl<'a> Package<'a> {
         for (_, file, decl) in funcs {
             let is_test_file = self.files[file].display.ends_with("_test.go");
             let name = decl
-                .child_by_field_name("name")
+                .child_by_field_id(field::NAME)
                 .map_or("", |n| self.text(file, n));
             if is_test_file && name.starts_with("Test") && calls_parallel(self, file, decl) {
-                let label = decl.child_by_field_name("name").unwrap_or(decl);
+                let label = decl.child_by_field_id(field::NAME).unwrap_or(decl);
                 spawns.push(self.declared(SpawnKind::ParallelTest, file, decl, label));
             }
         }
@@ -528,7 +531,7 @@ impl<'a> Package<'a> {
             let root = f.tree().root_node();
             let mut c = root.walk();
             root.named_children(&mut c)
-                .find(|n| n.kind() == "package_clause")
+                .find(|n| n.kind_name() == "package_clause")
                 .and_then(|p| p.named_child(0))
                 .is_some_and(|n| f.text_of(n) != "main")
         });
@@ -569,12 +572,12 @@ impl<'a> Package<'a> {
             return false;
         }
         if let Some((ifile, iface)) = service.and_then(|s| self.type_decl(s)) {
-            if iface.kind() == "interface_type" {
+            if iface.kind_name() == "interface_type" {
                 let mut declared = false;
                 walk(iface, |n| {
-                    if n.kind() == "method_elem" || n.kind() == "method_spec" {
+                    if n.kind_name() == "method_elem" || n.kind_name() == "method_spec" {
                         declared |= n
-                            .child_by_field_name("name")
+                            .child_by_field_id(field::NAME)
                             .is_some_and(|m| self.text(ifile, m) == name);
                         return false;
                     }
@@ -584,14 +587,14 @@ impl<'a> Package<'a> {
             }
         }
         let params: Vec<String> = decl
-            .child_by_field_name("parameters")
+            .child_by_field_id(field::PARAMETERS)
             .map(|p| {
                 let mut c = p.walk();
                 p.named_children(&mut c)
-                    .filter(|d| d.kind() == "parameter_declaration")
+                    .filter(|d| d.kind_name() == "parameter_declaration")
                     .flat_map(|d| {
                         let ty = d
-                            .child_by_field_name("type")
+                            .child_by_field_id(field::TYPE)
                             .map_or(String::new(), |t| self.text(file, t).replace(' ', ""));
                         let mut names = d.walk();
                         let count = d.children_by_field_name("name", &mut names).count().max(1);
@@ -601,7 +604,7 @@ impl<'a> Package<'a> {
             })
             .unwrap_or_default();
         let result = decl
-            .child_by_field_name("result")
+            .child_by_field_id(field::RESULT)
             .map_or(String::new(), |r| self.text(file, r).replace(' ', ""));
         let unary = params.len() == 2
             && params[0].ends_with("context.Context")
@@ -635,10 +638,11 @@ impl<'a> Package<'a> {
             return None;
         };
         let value = b.value()?;
-        let operand = value.child_by_field_name("operand")?;
-        let name = value.child_by_field_name("field")?;
-        (value.kind() == "selector_expression" && self.method_of(b.file, operand, name).is_some())
-            .then_some(value)
+        let operand = value.child_by_field_id(field::OPERAND)?;
+        let name = value.child_by_field_id(field::FIELD)?;
+        (value.kind_name() == "selector_expression"
+            && self.method_of(b.file, operand, name).is_some())
+        .then_some(value)
     }
 
     pub(crate) fn goroutine_body(
@@ -646,7 +650,7 @@ impl<'a> Package<'a> {
         file: usize,
         function: Node<'a>,
     ) -> Option<(GoroutineBody<'a>, Option<Node<'a>>)> {
-        match function.kind() {
+        match function.kind_name() {
             "func_literal" => Some((
                 GoroutineBody::Literal {
                     file,
@@ -657,7 +661,7 @@ impl<'a> Package<'a> {
             // `go (f)()`: unwrap iteratively, however deep.
             "parenthesized_expression" => {
                 let mut inner = function;
-                while inner.kind() == "parenthesized_expression" {
+                while inner.kind_name() == "parenthesized_expression" {
                     inner = inner.named_child(0)?;
                 }
                 self.goroutine_body(file, inner)
@@ -668,7 +672,7 @@ impl<'a> Package<'a> {
                 }
                 Resolved::Local(b) => {
                     let value = b.value()?;
-                    match value.kind() {
+                    match value.kind_name() {
                         "func_literal" => Some((GoroutineBody::Literal { file, lit: value }, None)),
                         // A method value: `f := s.record; go f(k)`.
                         "selector_expression" => self.goroutine_body(file, value),
@@ -678,9 +682,9 @@ impl<'a> Package<'a> {
                 _ => None,
             },
             "selector_expression" => {
-                let operand = function.child_by_field_name("operand")?;
+                let operand = function.child_by_field_id(field::OPERAND)?;
                 let method =
-                    self.method_of(file, operand, function.child_by_field_name("field")?)?;
+                    self.method_of(file, operand, function.child_by_field_id(field::FIELD)?)?;
                 Some((
                     GoroutineBody::Function {
                         file: method.file,
@@ -705,7 +709,7 @@ impl<'a> Package<'a> {
         match self.type_of(file, operand) {
             Ty::Struct(t) => self.method(&t, name),
             Ty::Unknown
-                if operand.kind() != "identifier"
+                if operand.kind_name() != "identifier"
                     || !matches!(self.resolve(file, operand), Resolved::Unknown) =>
             {
                 match self.methods_named(name).as_slice() {
@@ -720,16 +724,16 @@ impl<'a> Package<'a> {
     /// The operand that `(x)`, `&x` and `*x` alias. Not `<-ch`: a value received
     /// from a channel is handed over by its sender, not shared with the channel.
     pub(crate) fn alias_operand(&self, file: usize, expr: Node<'a>) -> Option<Node<'a>> {
-        if expr.kind() == "parenthesized_expression" {
+        if expr.kind_name() == "parenthesized_expression" {
             return expr.named_child(0);
         }
-        let op = self.text(file, expr.child_by_field_name("operator")?);
-        matches!(op, "&" | "*").then(|| expr.child_by_field_name("operand"))?
+        let op = self.text(file, expr.child_by_field_id(field::OPERATOR)?);
+        matches!(op, "&" | "*").then(|| expr.child_by_field_id(field::OPERAND))?
     }
 
     pub(crate) fn extend(&self, selector: Node<'a>, file: usize, base: Origin) -> Origin {
         match base {
-            Origin::Shared(mut r) => match selector.child_by_field_name("field") {
+            Origin::Shared(mut r) => match selector.child_by_field_id(field::FIELD) {
                 Some(field) => {
                     r.path.push(self.text(file, field).to_string());
                     Origin::Shared(r)
@@ -753,7 +757,7 @@ impl<'a> Package<'a> {
         if is_fresh_value(self, file, expr) {
             return Origin::Local;
         }
-        match expr.kind() {
+        match expr.kind_name() {
             "identifier" => match self.resolve(file, expr) {
                 Resolved::PackageVar(b) => Origin::Shared(
                     self.var_ref(Root::Package(self.text(file, expr).to_string()), b),
@@ -764,7 +768,7 @@ impl<'a> Package<'a> {
             "selector_expression" => self.extend(
                 expr,
                 file,
-                expr.child_by_field_name("operand")
+                expr.child_by_field_id(field::OPERAND)
                     .map_or(Origin::Unknown, |o| {
                         self.origin_in_starter_at(spawn, o, depth + 1)
                     }),
@@ -795,22 +799,24 @@ impl<'a> Package<'a> {
         if matches!(spawn.kind, SpawnKind::WaitGroupGo | SpawnKind::ErrgroupGo) {
             if let Some(g) = spawn
                 .site
-                .child_by_field_name("function")
-                .and_then(|f| f.child_by_field_name("operand"))
+                .child_by_field_id(field::FUNCTION)
+                .and_then(|f| f.child_by_field_id(field::OPERAND))
             {
                 groups.insert(last_name(self.text(spawn.file, g)).to_string());
             }
         }
         let file = spawn.body.file();
         walk(spawn.body.node(), |n| {
-            if n.kind() == "call_expression" {
+            if n.kind_name() == "call_expression" {
                 if let Some(f) = n
-                    .child_by_field_name("function")
-                    .filter(|f| f.kind() == "selector_expression")
+                    .child_by_field_id(field::FUNCTION)
+                    .filter(|f| f.kind_name() == "selector_expression")
                 {
-                    let method = f.child_by_field_name("field").map(|m| self.text(file, m));
+                    let method = f
+                        .child_by_field_id(field::FIELD)
+                        .map(|m| self.text(file, m));
                     if method == Some("Done") {
-                        if let Some(g) = f.child_by_field_name("operand") {
+                        if let Some(g) = f.child_by_field_id(field::OPERAND) {
                             groups.insert(last_name(self.text(file, g)).to_string());
                         }
                     }
@@ -823,14 +829,14 @@ impl<'a> Package<'a> {
 
     /// The channel that `node` sends on (`ch <- v`) or closes (`close(ch)`).
     pub(crate) fn signalled_channel(&self, file: usize, node: Node<'a>) -> Option<Node<'a>> {
-        match node.kind() {
-            "send_statement" => node.child_by_field_name("channel"),
+        match node.kind_name() {
+            "send_statement" => node.child_by_field_id(field::CHANNEL),
             "call_expression"
                 if node
-                    .child_by_field_name("function")
+                    .child_by_field_id(field::FUNCTION)
                     .is_some_and(|f| self.text(file, f) == "close") =>
             {
-                node.child_by_field_name("arguments")
+                node.child_by_field_id(field::ARGUMENTS)
                     .and_then(|a| a.named_child(0))
             }
             _ => None,
@@ -864,8 +870,8 @@ impl<'a> Package<'a> {
         if let Some(starter) = spawn.starter {
             let mut reports = false;
             walk(spawn.body.node(), |n| {
-                reports |= n.kind() == "call_expression"
-                    && n.child_by_field_name("function")
+                reports |= n.kind_name() == "call_expression"
+                    && n.child_by_field_id(field::FUNCTION)
                         .is_some_and(|f| self.text(file, f).ends_with(".Done"));
                 !reports
             });
@@ -881,21 +887,21 @@ impl<'a> Package<'a> {
     fn waiter_channels(&self, file: usize, starter: Node<'a>) -> Vec<String> {
         let mut channels = Vec::new();
         walk(starter, |n| {
-            if n.kind() != "go_statement" {
+            if n.kind_name() != "go_statement" {
                 return true;
             }
             let mut waited = false;
             walk(n, |m| {
-                match m.kind() {
+                match m.kind_name() {
                     "call_expression" => {
                         let f = m
-                            .child_by_field_name("function")
+                            .child_by_field_id(field::FUNCTION)
                             .map_or("", |f| self.text(file, f));
                         if f.ends_with(".Wait") {
                             waited = true;
                         } else if f == "close" && waited {
                             if let Some(ch) = m
-                                .child_by_field_name("arguments")
+                                .child_by_field_id(field::ARGUMENTS)
                                 .and_then(|a| a.named_child(0))
                             {
                                 channels.push(last_name(self.text(file, ch)).to_string());
@@ -903,7 +909,7 @@ impl<'a> Package<'a> {
                         }
                     }
                     "send_statement" if waited => {
-                        if let Some(ch) = m.child_by_field_name("channel") {
+                        if let Some(ch) = m.child_by_field_id(field::CHANNEL) {
                             channels.push(last_name(self.text(file, ch)).to_string());
                         }
                     }
@@ -959,34 +965,34 @@ impl<'a> Package<'a> {
             if join.is_some() || n.end_byte() <= from || n.start_byte() >= until {
                 return false;
             }
-            if n.id() != starter.id() && matches!(n.kind(), "func_literal" | "go_statement") {
+            if n.id() != starter.id() && matches!(n.kind_name(), "func_literal" | "go_statement") {
                 return false;
             }
             if n.start_byte() < from {
                 return true;
             }
-            let is_join = match n.kind() {
+            let is_join = match n.kind_name() {
                 // `wg.Wait()` joins the goroutines that report to `wg`; a wait
                 // on another group (`other.Wait()`) joins only those.
                 // A goroutine that reports to no group but signals a channel
                 // (`close(done)`) is joined by that channel, not by a wait.
-                "call_expression" => n.child_by_field_name("function").is_some_and(|f| {
-                    f.kind() == "selector_expression"
-                        && f.child_by_field_name("field")
+                "call_expression" => n.child_by_field_id(field::FUNCTION).is_some_and(|f| {
+                    f.kind_name() == "selector_expression"
+                        && f.child_by_field_id(field::FIELD)
                             .is_some_and(|m| self.text(file, m).ends_with("Wait"))
-                        && f.child_by_field_name("operand").is_none_or(|g| {
+                        && f.child_by_field_id(field::OPERAND).is_none_or(|g| {
                             groups.is_empty() && !signals
                                 || groups.contains(last_name(self.text(file, g)))
                         })
                 }),
                 "unary_expression" => {
-                    n.child_by_field_name("operator")
+                    n.child_by_field_id(field::OPERATOR)
                         .is_some_and(|o| self.text(file, o) == "<-")
-                        && n.child_by_field_name("operand")
+                        && n.child_by_field_id(field::OPERAND)
                             .is_some_and(|ch| channels.contains(last_name(self.text(file, ch))))
                 }
                 "range_clause" => n
-                    .child_by_field_name("right")
+                    .child_by_field_id(field::RIGHT)
                     .is_some_and(|ch| channels.contains(last_name(self.text(file, ch)))),
                 _ => false,
             };
@@ -1026,28 +1032,31 @@ impl<'a> Package<'a> {
 /// `*testing.T` parameter (not from a nested function literal).
 pub fn calls_parallel(pkg: &Package<'_>, file: usize, func: Node<'_>) -> bool {
     let Some(param) = func
-        .child_by_field_name("parameters")
+        .child_by_field_id(field::PARAMETERS)
         .and_then(|p| p.named_child(0))
     else {
         return false;
     };
     let is_testing_t = param
-        .child_by_field_name("type")
+        .child_by_field_id(field::TYPE)
         .is_some_and(|t| pkg.text(file, t).replace(' ', "") == "*testing.T");
-    let Some(name) = param.child_by_field_name("name").map(|n| pkg.text(file, n)) else {
+    let Some(name) = param
+        .child_by_field_id(field::NAME)
+        .map(|n| pkg.text(file, n))
+    else {
         return false;
     };
-    let Some(body) = func.child_by_field_name("body") else {
+    let Some(body) = func.child_by_field_id(field::BODY) else {
         return false;
     };
     let mut found = false;
     walk(body, |n| {
-        if found || n.kind() == "func_literal" {
+        if found || n.kind_name() == "func_literal" {
             return false;
         }
-        if n.kind() == "call_expression" {
+        if n.kind_name() == "call_expression" {
             found = n
-                .child_by_field_name("function")
+                .child_by_field_id(field::FUNCTION)
                 .is_some_and(|f| pkg.text(file, f) == format!("{name}.Parallel"));
         }
         !found
@@ -1089,15 +1098,18 @@ impl<'a> Package<'a> {
         let file = s.file;
         // The statement the site is in, and the list it belongs to.
         let mut stmt = s.site;
-        while stmt.parent().is_some_and(|p| p.kind() != "statement_list") {
+        while stmt
+            .parent()
+            .is_some_and(|p| p.kind_name() != "statement_list")
+        {
             stmt = stmt.parent()?;
-            if stmt.id() == starter.id() || super::is_function(stmt.kind()) {
+            if stmt.id() == starter.id() || super::is_function(stmt.kind_name()) {
                 return None;
             }
         }
         // The statement just before it (comments aside) sets the flag.
         let mut prev = stmt.prev_named_sibling();
-        while prev.is_some_and(|p| p.kind() == "comment") {
+        while prev.is_some_and(|p| p.kind_name() == "comment") {
             prev = prev.and_then(|p| p.prev_named_sibling());
         }
         let flag = self.sets_true(file, prev?)?;
@@ -1115,12 +1127,12 @@ impl<'a> Package<'a> {
         }
         let mut only_true = true;
         walk(starter, |n| {
-            if n.kind() == "assignment_statement"
+            if n.kind_name() == "assignment_statement"
                 && self.sets_true(file, n).is_none()
-                && n.child_by_field_name("left").is_some_and(|l| {
+                && n.child_by_field_id(field::LEFT).is_some_and(|l| {
                     let mut c = l.walk();
                     l.named_children(&mut c).any(|t| {
-                        t.kind() == "identifier"
+                        t.kind_name() == "identifier"
                             && self.text(file, t) == name
                             && matches!(self.resolve(file, t), Resolved::Local(u) if u.id() == b.id())
                     })
@@ -1134,12 +1146,12 @@ impl<'a> Package<'a> {
             return None;
         }
         let guarded = ancestors(stmt)
-            .take_while(|n| n.id() != starter.id() && !super::is_function(n.kind()))
+            .take_while(|n| n.id() != starter.id() && !super::is_function(n.kind_name()))
             .any(|n| {
-                n.kind() == "if_statement"
-                    && n.child_by_field_name("consequence")
+                n.kind_name() == "if_statement"
+                    && n.child_by_field_id(field::CONSEQUENCE)
                         .is_some_and(|c| super::contains(c, stmt))
-                    && n.child_by_field_name("condition")
+                    && n.child_by_field_id(field::CONDITION)
                         .is_some_and(|c| self.requires_unset(file, c, &name))
             });
         Some(OnceFlag { name, guarded })
@@ -1147,40 +1159,42 @@ impl<'a> Package<'a> {
 
     /// `x = true` for an identifier `x`: the identifier.
     fn sets_true(&self, file: usize, stmt: Node<'a>) -> Option<Node<'a>> {
-        if stmt.kind() != "assignment_statement"
+        if stmt.kind_name() != "assignment_statement"
             || stmt
-                .child_by_field_name("operator")
+                .child_by_field_id(field::OPERATOR)
                 .is_some_and(|o| self.text(file, o) != "=")
         {
             return None;
         }
-        let left = stmt.child_by_field_name("left")?;
-        let right = stmt.child_by_field_name("right")?;
+        let left = stmt.child_by_field_id(field::LEFT)?;
+        let right = stmt.child_by_field_id(field::RIGHT)?;
         let (l, r) = (left.named_child(0)?, right.named_child(0)?);
-        (left.named_child_count() == 1 && l.kind() == "identifier" && self.text(file, r) == "true")
+        (left.named_child_count() == 1
+            && l.kind_name() == "identifier"
+            && self.text(file, r) == "true")
             .then_some(l)
     }
 
     /// Whether condition `cond` holds only while `name` is false: `!name`, or
     /// a `&&` with such a side.
     fn requires_unset(&self, file: usize, cond: Node<'a>, name: &str) -> bool {
-        match cond.kind() {
+        match cond.kind_name() {
             "parenthesized_expression" => cond
                 .named_child(0)
                 .is_some_and(|c| self.requires_unset(file, c, name)),
             "unary_expression" => {
-                cond.child_by_field_name("operator")
+                cond.child_by_field_id(field::OPERATOR)
                     .is_some_and(|o| self.text(file, o) == "!")
-                    && cond
-                        .child_by_field_name("operand")
-                        .is_some_and(|o| o.kind() == "identifier" && self.text(file, o) == name)
+                    && cond.child_by_field_id(field::OPERAND).is_some_and(|o| {
+                        o.kind_name() == "identifier" && self.text(file, o) == name
+                    })
             }
             "binary_expression" => {
-                cond.child_by_field_name("operator")
+                cond.child_by_field_id(field::OPERATOR)
                     .is_some_and(|o| self.text(file, o) == "&&")
                     && [
-                        cond.child_by_field_name("left"),
-                        cond.child_by_field_name("right"),
+                        cond.child_by_field_id(field::LEFT),
+                        cond.child_by_field_id(field::RIGHT),
                     ]
                     .into_iter()
                     .flatten()
@@ -1211,7 +1225,7 @@ impl<'a> Package<'a> {
             return false;
         };
         let Some(list) = l
-            .child_by_field_name("body")
+            .child_by_field_id(field::BODY)
             .and_then(super::block_statements)
         else {
             return false;
@@ -1226,18 +1240,18 @@ impl<'a> Package<'a> {
         };
         let mut continues = false;
         walk(list, |n| {
-            if n.kind() == "continue_statement" {
+            if n.kind_name() == "continue_statement" {
                 continues = true;
             }
             // A nested loop's own `continue` and `break` stay inside it.
-            !continues && !matches!(n.kind(), "for_statement" | "func_literal")
+            !continues && !matches!(n.kind_name(), "for_statement" | "func_literal")
         });
         if continues {
             return false;
         }
         let mut after = stmt.next_named_sibling();
         while let Some(n) = after {
-            match n.kind() {
+            match n.kind_name() {
                 "return_statement" => return true,
                 "break_statement" => return n.named_child_count() == 0,
                 _ => after = n.next_named_sibling(),

@@ -7,6 +7,7 @@ use tree_sitter::Node;
 
 use super::spawn::calls_parallel;
 use super::{Package, ancestors, walk};
+use crate::syntax::{NodeExt, field};
 
 /// How many callers up a helper is followed to the tests that call it.
 const MAX_DEPTH: usize = 2;
@@ -20,15 +21,18 @@ impl<'a> Package<'a> {
     /// file, or a helper there that takes the test's `*testing.T`.
     pub fn is_test_entry(&self, file: usize, decl: Node<'a>) -> bool {
         if !self.is_test_file(file)
-            || !matches!(decl.kind(), "function_declaration" | "method_declaration")
+            || !matches!(
+                decl.kind_name(),
+                "function_declaration" | "method_declaration"
+            )
         {
             return false;
         }
         let name = decl
-            .child_by_field_name("name")
+            .child_by_field_id(field::NAME)
             .map_or("", |n| self.text(file, n));
         // A helper that takes the test's `*testing.T` runs in the test's goroutine.
-        let takes_t = decl.child_by_field_name("parameters").is_some_and(|p| {
+        let takes_t = decl.child_by_field_id(field::PARAMETERS).is_some_and(|p| {
             let text = self.text(file, p);
             ["*testing.T", "testing.TB", "*testing.B"]
                 .iter()
@@ -76,7 +80,7 @@ impl<'a> Package<'a> {
     /// and that does not run in parallel with other tests.
     pub fn in_lone_test(&self, file: usize, node: Node<'a>) -> bool {
         let Some(top) = ancestors(node)
-            .filter(|n| matches!(n.kind(), "function_declaration" | "method_declaration"))
+            .filter(|n| matches!(n.kind_name(), "function_declaration" | "method_declaration"))
             .last()
         else {
             return false;
@@ -93,21 +97,26 @@ impl<'a> Package<'a> {
     fn in_started_literal(&self, file: usize, top: Node<'a>, node: Node<'a>) -> bool {
         ancestors(node)
             .take_while(|n| n.id() != top.id())
-            .filter(|n| n.kind() == "func_literal")
+            .filter(|n| n.kind_name() == "func_literal")
             .any(|lit| {
-                let local_closure = lit.parent().is_some_and(|p| p.kind() == "expression_list")
+                let local_closure = lit
+                    .parent()
+                    .is_some_and(|p| p.kind_name() == "expression_list")
                     && !self.used_as_value(file, lit)
-                    && !self
-                        .call_sites(file, lit)
-                        .iter()
-                        .any(|s| s.call.parent().is_some_and(|g| g.kind() == "go_statement"));
+                    && !self.call_sites(file, lit).iter().any(|s| {
+                        s.call
+                            .parent()
+                            .is_some_and(|g| g.kind_name() == "go_statement")
+                    });
                 // In a test, a callback handed to the test framework (`It(...,
                 // func() {...})`, a sequential `t.Run`) runs in the test's goroutine.
                 let framework_callback = self.is_test_file(file)
-                    && lit.parent().is_some_and(|p| p.kind() == "argument_list")
+                    && lit
+                        .parent()
+                        .is_some_and(|p| p.kind_name() == "argument_list")
                     && lit.parent().and_then(|p| p.parent()).is_some_and(|call| {
                         self.static_callee_of(file, call).is_none()
-                            && !call.child_by_field_name("function").is_some_and(|f| {
+                            && !call.child_by_field_id(field::FUNCTION).is_some_and(|f| {
                                 let f = self.text(file, f);
                                 [".Go", ".TryGo", "AfterFunc", "HandleFunc", "HandlerFunc"]
                                     .iter()
@@ -127,7 +136,7 @@ impl<'a> Package<'a> {
             if n.start_byte() >= until {
                 return false;
             }
-            match n.kind() {
+            match n.kind_name() {
                 "go_statement" => {
                     running = true;
                     return false;
@@ -135,7 +144,7 @@ impl<'a> Package<'a> {
                 "func_literal" if n.end_byte() <= until => return false,
                 "call_expression" => {
                     let f = n
-                        .child_by_field_name("function")
+                        .child_by_field_id(field::FUNCTION)
                         .map_or("", |f| self.text(file, f));
                     if f.ends_with(".Go") || f.ends_with(".TryGo") {
                         running = true;
@@ -144,7 +153,7 @@ impl<'a> Package<'a> {
                     }
                 }
                 "unary_expression"
-                    if n.child_by_field_name("operator")
+                    if n.child_by_field_id(field::OPERATOR)
                         .is_some_and(|o| self.text(file, o) == "<-")
                         && n.end_byte() <= until =>
                 {
@@ -160,10 +169,13 @@ impl<'a> Package<'a> {
 
 /// The top-level declaration around a function (declaration or literal).
 fn top_level(func: Node<'_>) -> Option<Node<'_>> {
-    if matches!(func.kind(), "function_declaration" | "method_declaration") {
+    if matches!(
+        func.kind_name(),
+        "function_declaration" | "method_declaration"
+    ) {
         return Some(func);
     }
     ancestors(func)
-        .filter(|n| matches!(n.kind(), "function_declaration" | "method_declaration"))
+        .filter(|n| matches!(n.kind_name(), "function_declaration" | "method_declaration"))
         .last()
 }

@@ -6,6 +6,7 @@ use tree_sitter::Node;
 
 use super::Package;
 use super::scope::{BindKind, Binding, ParamRole, Resolved};
+use crate::syntax::{NodeExt, field};
 
 /// How far inference follows declarations and aliases before giving up.
 const MAX_DEPTH: usize = 12;
@@ -39,25 +40,25 @@ impl<'a> Package<'a> {
         if depth > MAX_DEPTH {
             return Ty::Unknown;
         }
-        match node.kind() {
+        match node.kind_name() {
             "map_type" => Ty::Map(Box::new(
-                node.child_by_field_name("value")
+                node.child_by_field_id(field::VALUE)
                     .map_or(Ty::Unknown, |v| self.type_of_type_at(file, v, depth + 1)),
             )),
             "slice_type" | "array_type" | "implicit_length_array_type" => Ty::Slice(Box::new(
-                node.child_by_field_name("element")
+                node.child_by_field_id(field::ELEMENT)
                     .map_or(Ty::Unknown, |e| self.type_of_type_at(file, e, depth + 1)),
             )),
             "pointer_type" | "parenthesized_type" | "type_elem" => node
                 .named_child(0)
                 .map_or(Ty::Unknown, |n| self.type_of_type_at(file, n, depth + 1)),
             "generic_type" => match node
-                .child_by_field_name("type")
+                .child_by_field_id(field::TYPE)
                 .map_or(Ty::Unknown, |n| self.type_of_type_at(file, n, depth + 1))
             {
                 // atomic.Pointer[T]: remember T, which Load returns (as *T).
                 Ty::Atomic(_) => Ty::Atomic(Box::new(
-                    node.child_by_field_name("type_arguments")
+                    node.child_by_field_id(field::TYPE_ARGUMENTS)
                         .and_then(|a| a.named_child(0))
                         .map_or(Ty::Unknown, |t| self.type_of_type_at(file, t, depth + 1)),
                 )),
@@ -65,9 +66,11 @@ impl<'a> Package<'a> {
             },
             "qualified_type" => {
                 let pkg = node
-                    .child_by_field_name("package")
+                    .child_by_field_id(field::PACKAGE)
                     .map(|n| self.text(file, n));
-                let name = node.child_by_field_name("name").map(|n| self.text(file, n));
+                let name = node
+                    .child_by_field_id(field::NAME)
+                    .map(|n| self.text(file, n));
                 match (pkg, name) {
                     (Some("sync"), Some("Map")) => Ty::SyncMap,
                     (Some("atomic"), Some("Value" | "Pointer")) => {
@@ -89,7 +92,7 @@ impl<'a> Package<'a> {
         let Some((file, ty)) = self.type_decl(name) else {
             return Ty::Unknown;
         };
-        match ty.kind() {
+        match ty.kind_name() {
             "struct_type" => Ty::Struct(name.to_string()),
             _ => self.type_of_type_at(file, ty, depth + 1),
         }
@@ -100,7 +103,7 @@ impl<'a> Package<'a> {
     /// through: what a positional composite literal `T{a, b, c}` sets.
     pub fn field_position(&self, strukt: &str, field: &str) -> Option<usize> {
         let (file, ty) = self.type_decl(strukt)?;
-        if ty.kind() != "struct_type" {
+        if ty.kind_name() != "struct_type" {
             return None;
         }
         let list = ty.named_child(0)?;
@@ -108,14 +111,14 @@ impl<'a> Package<'a> {
         let mut position = 0;
         let mut promoted = None;
         for decl in list.named_children(&mut cursor) {
-            if decl.kind() != "field_declaration" {
+            if decl.kind_name() != "field_declaration" {
                 continue;
             }
             let mut names = decl.walk();
             let names: Vec<Node<'a>> = decl.children_by_field_name("name", &mut names).collect();
             if names.is_empty() {
                 let inner = decl
-                    .child_by_field_name("type")
+                    .child_by_field_id(field::TYPE)
                     .map(|t| self.type_of_type_at(file, t, 1));
                 if let Some(Ty::Struct(inner)) = inner {
                     if promoted.is_none() && self.field_type(&inner, field) != Ty::Unknown {
@@ -140,14 +143,14 @@ impl<'a> Package<'a> {
     /// not a field of `strukt` itself.
     pub fn promoted_through(&self, strukt: &str, field: &str) -> Option<String> {
         let (file, ty) = self.type_decl(strukt)?;
-        if ty.kind() != "struct_type" {
+        if ty.kind_name() != "struct_type" {
             return None;
         }
         let list = ty.named_child(0)?;
         let mut cursor = list.walk();
         let decls: Vec<Node<'a>> = list
             .named_children(&mut cursor)
-            .filter(|d| d.kind() == "field_declaration")
+            .filter(|d| d.kind_name() == "field_declaration")
             .collect();
         for decl in &decls {
             let mut names = decl.walk();
@@ -159,10 +162,10 @@ impl<'a> Package<'a> {
             }
         }
         for decl in decls {
-            if decl.child_by_field_name("name").is_some() {
+            if decl.child_by_field_id(field::NAME).is_some() {
                 continue;
             }
-            let Some(type_node) = decl.child_by_field_name("type") else {
+            let Some(type_node) = decl.child_by_field_id(field::TYPE) else {
                 continue;
             };
             if let Ty::Struct(inner) = self.type_of_type_at(file, type_node, 1) {
@@ -184,12 +187,15 @@ impl<'a> Package<'a> {
         let Some((file, ty)) = self.type_decl(strukt) else {
             return false;
         };
-        let Some(list) = ty.named_child(0).filter(|_| ty.kind() == "struct_type") else {
+        let Some(list) = ty
+            .named_child(0)
+            .filter(|_| ty.kind_name() == "struct_type")
+        else {
             return false;
         };
         let mut cursor = list.walk();
         for decl in list.named_children(&mut cursor) {
-            let Some(type_node) = decl.child_by_field_name("type") else {
+            let Some(type_node) = decl.child_by_field_id(field::TYPE) else {
                 continue;
             };
             let mut names = decl.walk();
@@ -197,7 +203,7 @@ impl<'a> Package<'a> {
                 .children_by_field_name("name", &mut names)
                 .any(|n| self.text(file, n) == field)
             {
-                return type_node.kind() != "pointer_type"
+                return type_node.kind_name() != "pointer_type"
                     && matches!(self.type_of_type_at(file, type_node, 1), Ty::Struct(_));
             }
         }
@@ -215,7 +221,7 @@ impl<'a> Package<'a> {
         let Some((file, ty)) = self.type_decl(strukt) else {
             return Ty::Unknown;
         };
-        if ty.kind() != "struct_type" {
+        if ty.kind_name() != "struct_type" {
             return Ty::Unknown;
         }
         let Some(list) = ty.named_child(0) else {
@@ -224,10 +230,10 @@ impl<'a> Package<'a> {
         let mut cursor = list.walk();
         let mut embedded = Vec::new();
         for decl in list.named_children(&mut cursor) {
-            if decl.kind() != "field_declaration" {
+            if decl.kind_name() != "field_declaration" {
                 continue;
             }
-            let Some(type_node) = decl.child_by_field_name("type") else {
+            let Some(type_node) = decl.child_by_field_id(field::TYPE) else {
                 continue;
             };
             let mut names = decl.walk();
@@ -276,7 +282,7 @@ impl<'a> Package<'a> {
         self.shown_as_map.borrow_mut().insert(key.clone(), false);
         let mut shown = false;
         super::walk(func, |n| {
-            if shown || !(n.kind() == "identifier" || n.kind() == "selector_expression") {
+            if shown || !(n.kind_name() == "identifier" || n.kind_name() == "selector_expression") {
                 return !shown;
             }
             if self.text(file, n) != text {
@@ -295,13 +301,13 @@ impl<'a> Package<'a> {
 
     /// `make(map[K]V)`, `make(M)` or `M{}` for a map type `M` of the package, `map[K]V{...}`.
     fn makes_map(&self, file: usize, v: Node<'a>) -> bool {
-        let type_node = match v.kind() {
-            "composite_literal" => v.child_by_field_name("type"),
+        let type_node = match v.kind_name() {
+            "composite_literal" => v.child_by_field_id(field::TYPE),
             "call_expression"
-                if v.child_by_field_name("function")
+                if v.child_by_field_id(field::FUNCTION)
                     .is_some_and(|f| self.text(file, f) == "make") =>
             {
-                v.child_by_field_name("arguments")
+                v.child_by_field_id(field::ARGUMENTS)
                     .and_then(|a| a.named_child(0))
             }
             _ => None,
@@ -314,41 +320,41 @@ impl<'a> Package<'a> {
         let Some(parent) = e.parent() else {
             return false;
         };
-        match parent.kind() {
+        match parent.kind_name() {
             // `delete(e, k)`: only maps.
             "argument_list" => {
                 parent.named_child(0).is_some_and(|a| a.id() == e.id())
                     && parent
                         .parent()
-                        .and_then(|c| c.child_by_field_name("function"))
+                        .and_then(|c| c.child_by_field_id(field::FUNCTION))
                         .is_some_and(|f| self.text(file, f) == "delete")
             }
             "index_expression" => {
-                let operand = parent.child_by_field_name("operand");
+                let operand = parent.child_by_field_id(field::OPERAND);
                 if operand.is_none_or(|o| o.id() != e.id()) {
                     return false;
                 }
                 // `e["name"]`: a string key.
-                let string_key = parent.child_by_field_name("index").is_some_and(|i| {
+                let string_key = parent.child_by_field_id(field::INDEX).is_some_and(|i| {
                     matches!(
-                        i.kind(),
+                        i.kind_name(),
                         "interpreted_string_literal" | "raw_string_literal"
                     )
                 });
                 // `v, ok := e[k]`: the comma-ok form.
                 let comma_ok = parent
                     .parent()
-                    .filter(|l| l.kind() == "expression_list" && l.named_child_count() == 1)
+                    .filter(|l| l.kind_name() == "expression_list" && l.named_child_count() == 1)
                     .and_then(|l| l.parent())
                     .is_some_and(|stmt| {
                         matches!(
-                            stmt.kind(),
+                            stmt.kind_name(),
                             "short_var_declaration" | "assignment_statement"
                         ) && stmt
-                            .child_by_field_name("left")
+                            .child_by_field_id(field::LEFT)
                             .is_some_and(|left| left.named_child_count() == 2)
                             && stmt
-                                .child_by_field_name("right")
+                                .child_by_field_id(field::RIGHT)
                                 .is_some_and(|r| super::contains(r, parent))
                     });
                 string_key || comma_ok
@@ -358,15 +364,15 @@ impl<'a> Package<'a> {
                 let Some(stmt) = parent.parent() else {
                     return false;
                 };
-                if stmt.kind() != "assignment_statement"
+                if stmt.kind_name() != "assignment_statement"
                     || stmt
-                        .child_by_field_name("left")
+                        .child_by_field_id(field::LEFT)
                         .is_none_or(|l| l.id() != parent.id())
                     || parent.named_child_count() != 1
                 {
                     return false;
                 }
-                stmt.child_by_field_name("right")
+                stmt.child_by_field_id(field::RIGHT)
                     .and_then(|r| r.named_child(0))
                     .is_some_and(|v| self.makes_map(file, v))
             }
@@ -390,15 +396,15 @@ impl<'a> Package<'a> {
             return Ty::Unknown;
         }
         let d = depth + 1;
-        match expr.kind() {
+        match expr.kind_name() {
             "identifier" => match self.resolve(file, expr) {
                 Resolved::Local(b) | Resolved::PackageVar(b) => self.type_of_binding(b, d),
                 _ => Ty::Unknown,
             },
             "selector_expression" => {
                 let (Some(operand), Some(field)) = (
-                    expr.child_by_field_name("operand"),
-                    expr.child_by_field_name("field"),
+                    expr.child_by_field_id(field::OPERAND),
+                    expr.child_by_field_id(field::FIELD),
                 ) else {
                     return Ty::Unknown;
                 };
@@ -407,7 +413,7 @@ impl<'a> Package<'a> {
                     Ty::Struct(name) => self.field_type_at(&name, field, d),
                     // A package name (`http.DefaultClient`) resolves to nothing: not ours.
                     Ty::Unknown
-                        if operand.kind() == "identifier"
+                        if operand.kind_name() == "identifier"
                             && matches!(self.resolve(file, operand), Resolved::Unknown) =>
                     {
                         Ty::Unknown
@@ -417,7 +423,7 @@ impl<'a> Package<'a> {
                 }
             }
             "index_expression" => match expr
-                .child_by_field_name("operand")
+                .child_by_field_id(field::OPERAND)
                 .map(|o| self.type_of_at(file, o, d))
             {
                 Some(Ty::Map(value)) => *value,
@@ -427,19 +433,19 @@ impl<'a> Package<'a> {
             },
             "call_expression" => self.type_of_call(file, expr, d),
             "composite_literal" => expr
-                .child_by_field_name("type")
+                .child_by_field_id(field::TYPE)
                 .map_or(Ty::Unknown, |t| self.type_of_type_at(file, t, d)),
             "unary_expression" => {
                 let op = expr
-                    .child_by_field_name("operator")
+                    .child_by_field_id(field::OPERATOR)
                     .map(|o| self.text(file, o));
-                match (op, expr.child_by_field_name("operand")) {
+                match (op, expr.child_by_field_id(field::OPERAND)) {
                     (Some("&") | Some("*"), Some(operand)) => self.type_of_at(file, operand, d),
                     _ => Ty::Unknown,
                 }
             }
             "type_assertion_expression" => expr
-                .child_by_field_name("type")
+                .child_by_field_id(field::TYPE)
                 .map_or(Ty::Unknown, |t| self.type_of_type_at(file, t, d)),
             "parenthesized_expression" => expr
                 .named_child(0)
@@ -449,13 +455,13 @@ impl<'a> Package<'a> {
     }
 
     fn type_of_call(&self, file: usize, call: Node<'a>, depth: usize) -> Ty {
-        let Some(function) = call.child_by_field_name("function") else {
+        let Some(function) = call.child_by_field_id(field::FUNCTION) else {
             return Ty::Unknown;
         };
         let first_arg = call
-            .child_by_field_name("arguments")
+            .child_by_field_id(field::ARGUMENTS)
             .and_then(|args| args.named_child(0));
-        match function.kind() {
+        match function.kind_name() {
             "identifier" => {
                 let name = self.text(file, function);
                 match self.resolve(file, function) {
@@ -472,9 +478,9 @@ impl<'a> Package<'a> {
             // p.Load() and p.Swap(v) of an atomic.Pointer[T]: a *T.
             "selector_expression" => {
                 let method = function
-                    .child_by_field_name("field")
+                    .child_by_field_id(field::FIELD)
                     .map(|f| self.text(file, f));
-                let operand = function.child_by_field_name("operand");
+                let operand = function.child_by_field_id(field::OPERAND);
                 match (method, operand.map(|o| self.type_of_at(file, o, depth))) {
                     (Some("Load" | "Swap"), Some(Ty::Atomic(elem))) => *elem,
                     // A method of a package type: its declared result.
@@ -490,10 +496,10 @@ impl<'a> Package<'a> {
 
     /// The single result type of a function declaration.
     fn result_type(&self, file: usize, decl: Node<'a>, depth: usize) -> Ty {
-        let Some(result) = decl.child_by_field_name("result") else {
+        let Some(result) = decl.child_by_field_id(field::RESULT) else {
             return Ty::Unknown;
         };
-        if result.kind() != "parameter_list" {
+        if result.kind_name() != "parameter_list" {
             return self.type_of_type_at(file, result, depth);
         }
         if result.named_child_count() != 1 {
@@ -501,7 +507,7 @@ impl<'a> Package<'a> {
         }
         result
             .named_child(0)
-            .and_then(|p| p.child_by_field_name("type"))
+            .and_then(|p| p.child_by_field_id(field::TYPE))
             .map_or(Ty::Unknown, |t| self.type_of_type_at(file, t, depth))
     }
 
@@ -513,10 +519,10 @@ impl<'a> Package<'a> {
         let d = depth + 1;
         match b.kind {
             BindKind::Var { decl, index } => {
-                if let Some(ty) = decl.child_by_field_name("type") {
+                if let Some(ty) = decl.child_by_field_id(field::TYPE) {
                     return self.type_of_type_at(b.file, ty, d);
                 }
-                let field = if decl.kind() == "short_var_declaration" {
+                let field = if decl.kind_name() == "short_var_declaration" {
                     "right"
                 } else {
                     "value"
@@ -540,7 +546,7 @@ impl<'a> Package<'a> {
                 value.map_or(Ty::Unknown, |v| self.type_of_at(b.file, v, d))
             }
             BindKind::Param { decl, role, .. } => {
-                let Some(ty) = decl.child_by_field_name("type") else {
+                let Some(ty) = decl.child_by_field_id(field::TYPE) else {
                     return Ty::Unknown;
                 };
                 let ty = self.type_of_type_at(b.file, ty, d);
@@ -551,7 +557,7 @@ impl<'a> Package<'a> {
                 }
             }
             BindKind::Range { clause, index } => {
-                let Some(right) = clause.child_by_field_name("right") else {
+                let Some(right) = clause.child_by_field_id(field::RIGHT) else {
                     return Ty::Unknown;
                 };
                 match (self.type_of_at(b.file, right, d), index) {

@@ -80,13 +80,14 @@ http.HandleFunc("/seen", func(w http.ResponseWriter, r *http.Request) {
 })
 ```
 "#;
+use crate::syntax::{NodeExt, field};
 
 fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
     let pkg = ctx.pkg;
     for race in ctx.read_races() {
         let spawn = ctx.spawn(race.spawn);
         let map = pkg.text(race.access.file, race.access.map_node).to_string();
-        let iterates = race.access.node.kind() == "range_clause";
+        let iterates = race.access.node.kind_name() == "range_clause";
         // `json.Marshal(m)`, `fmt.Println(m)`, `maps.Keys(m)`: a library call
         // that ranges over the map it is given.
         let iterated_by = hidden_iteration(ctx, &race.access);
@@ -148,10 +149,10 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
 /// The library function that iterates the map of a read made by calling it
 /// (`json.Marshal` in `json.Marshal(m)`), rather than by a method of the map.
 fn hidden_iteration<'p>(ctx: &Context<'p, '_>, access: &Access<'_>) -> Option<&'p str> {
-    let function = access.node.child_by_field_name("function")?;
-    let operand = function.child_by_field_name("operand")?;
-    (access.node.kind() == "call_expression"
-        && function.kind() == "selector_expression"
+    let function = access.node.child_by_field_id(field::FUNCTION)?;
+    let operand = function.child_by_field_id(field::OPERAND)?;
+    (access.node.kind_name() == "call_expression"
+        && function.kind_name() == "selector_expression"
         && operand.id() != access.map_node.id())
     .then(|| ctx.pkg.text(access.file, function))
 }

@@ -8,6 +8,7 @@ use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::model::access::AccessKind;
 use crate::model::guards::{GuardedAccess, Guards, LockName, owner_levels};
 use crate::queries::{CompiledQuery, mentions_any};
+use crate::syntax::NodeExt;
 
 pub const RULE: Rule = Rule {
     code: "GML006",
@@ -192,7 +193,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         if a.base.is_some_and(|b| {
             let mut through_call = false;
             crate::model::walk(b, |n| {
-                through_call |= n.kind() == "call_expression";
+                through_call |= n.kind_name() == "call_expression";
                 !through_call
             });
             through_call

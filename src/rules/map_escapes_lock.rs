@@ -12,6 +12,7 @@ use crate::model::guards::{Guards, LockName, MapKey};
 use crate::model::scope::Resolved;
 use crate::model::{enclosing_function, walk};
 use crate::queries::{CompiledQuery, mentions_any};
+use crate::syntax::{NodeExt, field};
 
 pub const RULE: Rule = Rule {
     code: "GML007",
@@ -93,15 +94,15 @@ fn used_as_map(ctx: &Context<'_, '_>, file: usize, ident: Node<'_>) -> bool {
     let Some(parent) = ident.parent() else {
         return false;
     };
-    match parent.kind() {
+    match parent.kind_name() {
         "index_expression" => parent
-            .child_by_field_name("operand")
+            .child_by_field_id(field::OPERAND)
             .is_some_and(|o| o.id() == ident.id()),
         "range_clause" => parent
-            .child_by_field_name("right")
+            .child_by_field_id(field::RIGHT)
             .is_some_and(|r| r.id() == ident.id()),
         "argument_list" => parent.parent().is_some_and(|call| {
-            call.child_by_field_name("function")
+            call.child_by_field_id(field::FUNCTION)
                 .is_some_and(|f| matches!(ctx.pkg.text(file, f), "len" | "delete" | "clear"))
                 && parent.named_child(0).is_some_and(|a| a.id() == ident.id())
         }),
@@ -161,7 +162,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 // A function its callers call with the lock held hands the map back under it.
                 let entry = guards.accesses.iter().find(|a| a.file == file && a.func.id() == scope.id());
                 if entry.is_some_and(|a| a.caller_locked)
-                    || scope.child_by_field_name("name").is_some_and(|n| pkg.text(file, n).ends_with("Locked"))
+                    || scope.child_by_field_id(field::NAME).is_some_and(|n| pkg.text(file, n).ends_with("Locked"))
                 {
                     return;
                 }
@@ -197,10 +198,10 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             let mut detached = false;
             walk(func, |n| {
                 if n.start_byte() >= take.end_byte() && held(n) {
-                    if n.kind() == "assignment_statement" {
-                        let target = n.child_by_field_name("left").and_then(|l| l.named_child(0));
+                    if n.kind_name() == "assignment_statement" {
+                        let target = n.child_by_field_id(field::LEFT).and_then(|l| l.named_child(0));
                         detached |= target.is_some_and(|t| pkg.text(file, t) == map);
-                    } else if n.kind() == "call_expression" {
+                    } else if n.kind_name() == "call_expression" {
                         // `m := s.pending; s.resetLocked()`, which gives `s.pending` a new map.
                         detached |= pkg.replaces_field(file, n, value);
                     }
@@ -217,7 +218,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                     return false;
                 }
                 if n.start_byte() >= take.end_byte()
-                    && n.kind() == "identifier"
+                    && n.kind_name() == "identifier"
                     && pkg.text(file, n) == name
                     && same(n)
                     && used_as_map(ctx, file, n)
@@ -230,7 +231,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             let Some(use_site) = escaped else { return };
             // The indexing, the range clause, or the whole `len(m)` call.
             let mut access = use_site.parent().unwrap_or(use_site);
-            if access.kind() == "argument_list" {
+            if access.kind_name() == "argument_list" {
                 access = access.parent().unwrap_or(access);
             }
             out.push(Diagnostic {

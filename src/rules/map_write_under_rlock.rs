@@ -8,6 +8,7 @@ use super::{Context, Rule};
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::model::enclosing_function;
 use crate::queries::CompiledQuery;
+use crate::syntax::{NodeExt, field};
 
 pub const RULE: Rule = Rule {
     code: "GML004",
@@ -116,15 +117,15 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 // Giving a local variable another map writes no map, and the variable is this
                 // goroutine's own (a captured one is a field of nobody: GML001 sees it).
                 if access.id() == map_node.id()
-                    && map_node.kind() == "identifier"
+                    && map_node.kind_name() == "identifier"
                     && matches!(pkg.resolve(file, map_node), crate::model::scope::Resolved::Local(_))
                 {
                     return;
                 }
                 // The read lock of another object says nothing about this map:
                 // `t.mu.RLock(); nt.m[k] = v` fills `nt`, not `t`.
-                if map_node.kind() == "selector_expression" {
-                    let base = map_node.child_by_field_name("operand").map(|b| pkg.text(file, b));
+                if map_node.kind_name() == "selector_expression" {
+                    let base = map_node.child_by_field_id(field::OPERAND).map(|b| pkg.text(file, b));
                     let lock = pkg.lock_name(&rlock.receiver, base);
                     if lock.0.starts_with("other:") {
                         return;

@@ -11,6 +11,7 @@ use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::model::races::Race;
 use crate::model::{contains, enclosing_function};
 use crate::queries::CompiledQuery;
+use crate::syntax::{NodeExt, field};
 
 pub const RULE: Rule = Rule {
     code: "GML002",
@@ -88,7 +89,7 @@ enum Deferred<'a> {
 
 fn deferred<'a>(call: Node<'a>) -> Option<Deferred<'a>> {
     let parent = call.parent()?;
-    if parent.kind() == "defer_statement" {
+    if parent.kind_name() == "defer_statement" {
         return Some(Deferred::Direct {
             func: enclosing_function(parent)?,
         });
@@ -97,12 +98,12 @@ fn deferred<'a>(call: Node<'a>) -> Option<Deferred<'a>> {
     let lit = enclosing_function(call)?;
     let lit_call = lit.parent()?;
     let defer = lit_call.parent()?;
-    let deferred_literal = lit.kind() == "func_literal"
-        && lit_call.kind() == "call_expression"
+    let deferred_literal = lit.kind_name() == "func_literal"
+        && lit_call.kind_name() == "call_expression"
         && lit_call
-            .child_by_field_name("function")
+            .child_by_field_id(field::FUNCTION)
             .is_some_and(|f| f.id() == lit.id())
-        && defer.kind() == "defer_statement";
+        && defer.kind_name() == "defer_statement";
     deferred_literal.then(|| enclosing_function(defer).map(|func| Deferred::InLiteral { func }))?
 }
 

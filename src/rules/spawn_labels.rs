@@ -6,6 +6,7 @@ use crate::diagnostic::{Label, Span};
 use crate::model::access::Access;
 use crate::model::enclosing_function;
 use crate::model::spawn::{Spawn, SpawnKind};
+use crate::syntax::field;
 
 /// The label on the place where concurrent code starts.
 pub fn spawn_label(ctx: &Context<'_, '_>, spawn: &Spawn<'_>, self_concurrent: bool) -> Label {
@@ -62,9 +63,10 @@ pub fn via_label(
     } else {
         spawn.file
     };
-    let callee = ctx
-        .pkg
-        .text(file, call.child_by_field_name("function").unwrap_or(call));
+    let callee = ctx.pkg.text(
+        file,
+        call.child_by_field_id(field::FUNCTION).unwrap_or(call),
+    );
     Some(Label {
         span: ctx.pkg.files[file].node_span(call),
         message: format!("this call of `{callee}` {what}"),
@@ -73,7 +75,7 @@ pub fn via_label(
 
 /// A name for a function, for messages.
 pub fn function_name(ctx: &Context<'_, '_>, file: usize, func: tree_sitter::Node<'_>) -> String {
-    match func.child_by_field_name("name") {
+    match func.child_by_field_id(field::NAME) {
         Some(name) => format!("`{}`", ctx.pkg.text(file, name)),
         None => "the enclosing function".to_string(),
     }

@@ -12,6 +12,7 @@ use crate::model::scope::{BindKind, ParamRole, Resolved};
 use crate::model::types::Ty;
 use crate::model::{Package, enclosing_function};
 use crate::queries::{CompiledQuery, mentions_any};
+use crate::syntax::{NodeExt, field};
 
 pub const RULE: Rule = Rule {
     code: "GML005",
@@ -97,12 +98,12 @@ fn loaded_from<'a>(
         return None;
     }
     let next = |n: Node<'a>| loaded_from(pkg, file, n, loads, depth + 1);
-    match expr.kind() {
+    match expr.kind_name() {
         "parenthesized_expression" => next(expr.named_child(0)?),
-        "unary_expression" if pkg.text(file, expr.child_by_field_name("operator")?) == "*" => {
-            next(expr.child_by_field_name("operand")?)
+        "unary_expression" if pkg.text(file, expr.child_by_field_id(field::OPERATOR)?) == "*" => {
+            next(expr.child_by_field_id(field::OPERAND)?)
         }
-        "type_assertion_expression" => next(expr.child_by_field_name("operand")?),
+        "type_assertion_expression" => next(expr.child_by_field_id(field::OPERAND)?),
         "call_expression" => loads.iter().find(|l| l.id() == expr.id()).copied(),
         "identifier" => {
             let Resolved::Local(b) = pkg.resolve(file, expr) else {
@@ -110,7 +111,7 @@ fn loaded_from<'a>(
             };
             match b.kind {
                 BindKind::Var { decl, index } => {
-                    let field = if decl.kind() == "short_var_declaration" {
+                    let field = if decl.kind_name() == "short_var_declaration" {
                         "right"
                     } else {
                         "value"
@@ -133,7 +134,7 @@ fn loaded_from<'a>(
                 } => loads
                     .iter()
                     .find(|l| {
-                        l.child_by_field_name("arguments")
+                        l.child_by_field_id(field::ARGUMENTS)
                             .and_then(|a| a.named_child(0))
                             .is_some_and(|cb| cb.id() == func.id())
                     })
@@ -194,10 +195,10 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                     return;
                 }
                 let container = load
-                    .child_by_field_name("function")
-                    .and_then(|f| f.child_by_field_name("operand"))
+                    .child_by_field_id(field::FUNCTION)
+                    .and_then(|f| f.child_by_field_id(field::OPERAND))
                     .map_or("", |c| pkg.text(file, c));
-                let what = match load.child_by_field_name("function").and_then(|f| f.child_by_field_name("operand")) {
+                let what = match load.child_by_field_id(field::FUNCTION).and_then(|f| f.child_by_field_id(field::OPERAND)) {
                     Some(c) if pkg.type_of(file, c) == Ty::SyncMap => "sync.Map",
                     _ => "atomic value",
                 };
