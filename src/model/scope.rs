@@ -413,6 +413,7 @@ mod tests {
     use super::Resolved;
     use crate::model::Package;
     use crate::source::SourceFile;
+    use crate::syntax::NodeExt;
 
     /// How every `x` in function `f` of `text` resolves: (local?, line of the
     /// declaring name, counted from the line of `func f`).
