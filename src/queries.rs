@@ -212,6 +212,23 @@ pub const SPAWN_CALL_WORDS: &[&str] = &[
 
 /// The byte ranges of whole-word occurrences of `words` in `text[start..end]`;
 /// `None` when there are more than `NEAR_LIMIT` (then a whole walk is cheaper).
+/// Where the identifier `word` occurs whole in `text[start..end]`: the
+/// offsets of its first byte. Comments and literals included.
+pub(crate) fn word_occurrences<'t>(
+    text: &'t [u8],
+    start: usize,
+    end: usize,
+    word: &'t str,
+) -> impl Iterator<Item = usize> + 't {
+    let end = end.min(text.len());
+    memchr::memmem::find_iter(&text[start..end], word.as_bytes())
+        .map(move |at| start + at)
+        .filter(move |&at| {
+            let inside = |i: usize| text.get(i).is_some_and(|&b| is_identifier_byte(b));
+            (at == 0 || !inside(at - 1)) && !inside(at + word.len())
+        })
+}
+
 fn word_ranges(
     text: &[u8],
     start: usize,
@@ -221,14 +238,7 @@ fn word_ranges(
     let end = end.min(text.len());
     let mut ranges = Vec::new();
     for word in words {
-        for at in memchr::memmem::find_iter(&text[start..end], word.as_bytes()) {
-            let at = start + at;
-            let after = at + word.len();
-            let inside = |i: usize| text.get(i).is_some_and(|&b| is_identifier_byte(b));
-            if (at == 0 || !inside(at - 1)) && !inside(after) {
-                ranges.push(at..after);
-            }
-        }
+        ranges.extend(word_occurrences(text, start, end, word).map(|at| at..at + word.len()));
         if ranges.len() > NEAR_LIMIT {
             return None;
         }

@@ -594,38 +594,68 @@ impl<'a> Package<'a> {
     /// Functions run through `sync.Once` (`once.Do(f)`, `sync.OnceFunc(f)`).
     fn once_functions(&self) -> FxHashSet<DeclKey> {
         let mut once = FxHashSet::default();
-        for (file, source) in self.files.iter().enumerate() {
-            if !crate::queries::mentions_any(&source.text, &["Do(", "Once"]) {
+        for (file, call) in self.once_calls() {
+            let Some(arg) = call
+                .child_by_field_id(field::ARGUMENTS)
+                .and_then(|a| a.named_child(0))
+            else {
                 continue;
+            };
+            let target = match arg.kind_name() {
+                "identifier" => match self.resolve(file, arg) {
+                    Resolved::PackageFunc(f, d) => Some((f, d)),
+                    _ => None,
+                },
+                "selector_expression" => arg
+                    .child_by_field_id(field::OPERAND)
+                    .zip(arg.child_by_field_id(field::FIELD))
+                    .and_then(|(o, f)| self.method_of(file, o, f))
+                    .map(|m| (m.file, m.decl)),
+                _ => None,
+            };
+            if let Some((f, d)) = target {
+                once.insert((f, d.start_byte()));
             }
-            walk(source.tree().root_node(), |n| {
-                if n.kind_name() == "call_expression" && super::access::is_once_call(self, file, n)
-                {
-                    if let Some(arg) = n
-                        .child_by_field_id(field::ARGUMENTS)
-                        .and_then(|a| a.named_child(0))
-                    {
-                        let target = match arg.kind_name() {
-                            "identifier" => match self.resolve(file, arg) {
-                                Resolved::PackageFunc(f, d) => Some((f, d)),
-                                _ => None,
-                            },
-                            "selector_expression" => arg
-                                .child_by_field_id(field::OPERAND)
-                                .zip(arg.child_by_field_id(field::FIELD))
-                                .and_then(|(o, f)| self.method_of(file, o, f))
-                                .map(|m| (m.file, m.decl)),
-                            _ => None,
-                        };
-                        if let Some((f, d)) = target {
-                            once.insert((f, d.start_byte()));
-                        }
-                    }
-                }
-                true
-            });
         }
         once
+    }
+
+    /// The once-calls of the package (`access::is_once_call`). Their method
+    /// name is a word of the code (`Do`, `OnceFunc`, ...): only the files
+    /// that name one are parsed, and only around its occurrences.
+    fn once_calls(&self) -> Vec<(usize, Node<'a>)> {
+        const NAMES: [&str; 4] = ["Do", "OnceFunc", "OnceValue", "OnceValues"];
+        let mut files: Vec<usize> = NAMES
+            .iter()
+            .flat_map(|w| self.lexicon.mentioning(w))
+            .collect();
+        files.sort_unstable();
+        files.dedup();
+        let mut calls = Vec::new();
+        for file in files {
+            let source = self.files[file];
+            let root = source.tree().root_node();
+            for word in NAMES {
+                for at in crate::queries::word_occurrences(&source.text, 0, source.text.len(), word)
+                {
+                    // `x.Do` in `x.Do(f)`: the selector's field, the call's function.
+                    let Some(call) = root
+                        .descendant_for_byte_range(at, at + word.len())
+                        .filter(|n| n.kind_name() == "field_identifier")
+                        .and_then(|n| n.parent())
+                        .filter(|sel| sel.kind_name() == "selector_expression")
+                        .and_then(|sel| sel.parent())
+                        .filter(|c| c.kind_name() == "call_expression")
+                    else {
+                        continue;
+                    };
+                    if super::access::is_once_call(self, file, call) {
+                        calls.push((file, call));
+                    }
+                }
+            }
+        }
+        calls
     }
 
     /// The files whose map accesses can have a `map_key`: those that name a
