@@ -87,6 +87,8 @@ fn run(cli: Cli) -> io::Result<u8> {
             .num_threads(jobs)
             .build_global();
     }
+    // While the main thread finds the files.
+    rayon::spawn(rules::compile_queries);
     let paths = if cli.paths.is_empty() {
         vec![".".to_string()]
     } else {

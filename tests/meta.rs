@@ -194,7 +194,7 @@ fn access_walk_finds_what_the_access_queries_match() {
     use gomaplint::model::access::AccessKind;
     use gomaplint::source::SourceFile;
     let q = gomaplint::rules::access_queries();
-    let (access_i, map_i) = (q.query.capture("access"), q.query.capture("map"));
+    let (access_i, map_i) = (q.query().capture("access"), q.query().capture("map"));
     let mut files = Vec::new();
     for fx in all_fixtures() {
         for entry in std::fs::read_dir(&fx.dir).unwrap() {
@@ -217,7 +217,7 @@ fn access_walk_finds_what_the_access_queries_match() {
             .map(|a| (a.kind == AccessKind::Write, a.node.id(), a.map_node.id()))
             .collect();
         let mut queried = Vec::new();
-        q.query
+        q.query()
             .for_each_match(source.tree().root_node(), &source.text, |m| {
                 let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
                 if let (Some(node), Some(map)) = (get(access_i), get(map_i)) {
@@ -281,9 +281,9 @@ fn access_queries_name_every_library_call_the_walk_knows() {
         .map(|a| (a.kind == AccessKind::Write, a.node.id(), a.map_node.id()))
         .collect();
     let q = gomaplint::rules::access_queries();
-    let (access_i, map_i) = (q.query.capture("access"), q.query.capture("map"));
+    let (access_i, map_i) = (q.query().capture("access"), q.query().capture("map"));
     let mut queried = Vec::new();
-    q.query
+    q.query()
         .for_each_match(source.tree().root_node(), &source.text, |m| {
             let get = |i| m.captures.iter().find(|c| c.index == i).map(|c| c.node);
             if let (Some(node), Some(map)) = (get(access_i), get(map_i)) {

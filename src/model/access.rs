@@ -4,6 +4,7 @@
 //! the starter) and whether a lock is held there, by the code or by a caller.
 
 use std::rc::Rc;
+use std::sync::LazyLock;
 
 use tree_sitter::Node;
 
@@ -59,17 +60,28 @@ impl Access<'_> {
     }
 }
 
-/// The query that finds map accesses (captures `@access` and `@map`): its first
-/// `write_patterns` patterns find writes, the rest reads. One query, so that
-/// one pass over the code finds both.
+/// The query that finds map accesses (captures `@access` and `@map`): the
+/// patterns of `writes` find writes, the rest reads. One query, so that one
+/// pass over the code finds both. It states what the access walk
+/// (`find_accesses`) looks for; tests check the walk against it, and the
+/// lint never compiles it.
 pub struct AccessQueries<'q> {
-    pub query: &'q CompiledQuery,
-    pub write_patterns: usize,
+    query: &'q LazyLock<CompiledQuery>,
+    writes: &'q LazyLock<CompiledQuery>,
 }
 
-impl AccessQueries<'_> {
+impl<'q> AccessQueries<'q> {
+    pub fn new(query: &'q LazyLock<CompiledQuery>, writes: &'q LazyLock<CompiledQuery>) -> Self {
+        AccessQueries { query, writes }
+    }
+
+    /// The query, compiled on first use.
+    pub fn query(&self) -> &CompiledQuery {
+        self.query
+    }
+
     pub fn kind(&self, pattern: usize) -> AccessKind {
-        if pattern < self.write_patterns {
+        if pattern < self.writes.query.pattern_count() {
             AccessKind::Write
         } else {
             AccessKind::Read

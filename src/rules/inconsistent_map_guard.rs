@@ -22,7 +22,7 @@ pub const RULE: Rule = Rule {
 
 const QUERY_SOURCE: &str = include_str!("../../queries/inconsistent_map_guard.scm");
 
-static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
+pub(super) static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
     CompiledQuery::new("inconsistent_map_guard", QUERY_SOURCE).expect("bundled query compiles")
 });
 

@@ -26,7 +26,7 @@ pub const RULE: Rule = Rule {
 
 const QUERY_SOURCE: &str = include_str!("../../queries/map_escapes_lock.scm");
 
-static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
+pub(super) static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
     CompiledQuery::new("map_escapes_lock", QUERY_SOURCE).expect("bundled query compiles")
 });
 

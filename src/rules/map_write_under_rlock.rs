@@ -22,7 +22,7 @@ pub const RULE: Rule = Rule {
 
 const QUERY_SOURCE: &str = include_str!("../../queries/map_write_under_rlock.scm");
 
-static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
+pub(super) static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
     CompiledQuery::new("map_write_under_rlock", QUERY_SOURCE).expect("bundled query compiles")
 });
 

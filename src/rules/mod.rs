@@ -68,12 +68,28 @@ static ACCESS_QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
     CompiledQuery::new("map_accesses", &source).expect("bundled queries compile")
 });
 
+/// Compiles the queries the lint runs (tree-sitter takes about a tenth of
+/// a second for them all). Run it on a worker while the main thread finds
+/// the files, so that the first packages do not wait for it.
+pub fn compile_queries() {
+    for query in [
+        &crate::queries::GO_QUERY,
+        &crate::queries::SPAWN_CALLS_QUERY,
+        &crate::queries::CALLS_QUERY,
+        &inconsistent_map_guard::QUERY,
+        &map_escapes_lock::QUERY,
+        &map_write_under_rlock::QUERY,
+        &recover_cannot_catch_map_race::QUERY,
+        &sync_map_inner_map_mutation::QUERY,
+        &unsynchronized_map_write::QUERY,
+    ] {
+        LazyLock::force(query);
+    }
+}
+
 /// GML001's write patterns and GML003's read patterns, as one query.
 pub fn access_queries() -> AccessQueries<'static> {
-    AccessQueries {
-        query: &ACCESS_QUERY,
-        write_patterns: unsynchronized_map_write::QUERY.query.pattern_count(),
-    }
+    AccessQueries::new(&ACCESS_QUERY, &unsynchronized_map_write::QUERY)
 }
 
 /// What rules read: the package model and analyses shared between rules,

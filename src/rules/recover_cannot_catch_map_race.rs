@@ -25,7 +25,7 @@ pub const RULE: Rule = Rule {
 
 const QUERY_SOURCE: &str = include_str!("../../queries/recover_cannot_catch_map_race.scm");
 
-static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
+pub(super) static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
     CompiledQuery::new("recover_cannot_catch_map_race", QUERY_SOURCE)
         .expect("bundled query compiles")
 });

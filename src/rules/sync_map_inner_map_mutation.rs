@@ -26,7 +26,7 @@ pub const RULE: Rule = Rule {
 
 const QUERY_SOURCE: &str = include_str!("../../queries/sync_map_inner_map_mutation.scm");
 
-static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
+pub(super) static QUERY: LazyLock<CompiledQuery> = LazyLock::new(|| {
     CompiledQuery::new("sync_map_inner_map_mutation", QUERY_SOURCE).expect("bundled query compiles")
 });
 
