@@ -98,9 +98,17 @@ pub struct AccessMatch<'a> {
     pub map_node: Node<'a>,
 }
 
-/// Each starter's walk for `starter_accesses_after`, by (file, function node
+/// The walks of functions that `collect` keeps for the other concurrent
+/// contexts of the same analysis (the same `skip`), by (file, function node
 /// id).
-pub type StarterWalks<'a> = FxHashMap<(usize, usize), Rc<StarterWalk<'a>>>;
+#[derive(Default)]
+pub struct Walks<'a> {
+    /// Each starter's walk, for `starter_accesses_after`.
+    starters: FxHashMap<(usize, usize), Rc<StarterWalk<'a>>>,
+    /// The walks of goroutine bodies and of the functions they call, when
+    /// the walk does not depend on the arguments of the call (`ruled_out`).
+    callees: FxHashMap<(usize, usize), Rc<StarterWalk<'a>>>,
+}
 
 /// A function's own code, walked from its top: the regions that are other
 /// code (`go` statements, function literals, skipped regions), the calls
@@ -471,6 +479,7 @@ impl<'a> Package<'a> {
         spawn: &Spawn<'a>,
         q: &AccessQueries<'_>,
         skip: &FxHashSet<Region>,
+        walks: &mut Walks<'a>,
     ) -> Vec<Access<'a>> {
         let root = Frame {
             file: spawn.body.file(),
@@ -482,7 +491,7 @@ impl<'a> Package<'a> {
             via: None,
             stack: vec![(spawn.body.file(), spawn.body.node().start_byte())],
         };
-        self.collect(spawn, root, 0, q, skip, None)
+        self.collect(spawn, root, 0, q, skip, walks)
     }
 
     /// The accesses the starter makes after starting `spawn` (not in function
@@ -493,7 +502,7 @@ impl<'a> Package<'a> {
         spawn: &Spawn<'a>,
         q: &AccessQueries<'_>,
         skip: &FxHashSet<Region>,
-        walks: &mut StarterWalks<'a>,
+        walks: &mut Walks<'a>,
     ) -> Vec<Access<'a>> {
         let Some(starter) = spawn.starter else {
             return Vec::new();
@@ -508,7 +517,7 @@ impl<'a> Package<'a> {
             via: None,
             stack: vec![(spawn.file, starter.start_byte())],
         };
-        let mut accesses = self.collect(spawn, root, spawn.site.end_byte(), q, skip, Some(walks));
+        let mut accesses = self.collect(spawn, root, spawn.site.end_byte(), q, skip, walks);
         // The starter runs with the locks its own callers hold (`trackPending`,
         // "Lock should be held", starts a timer): they guard its accesses too.
         if accesses.iter().any(|a| !a.write_locked) {
@@ -529,7 +538,7 @@ impl<'a> Package<'a> {
         from: usize,
         q: &AccessQueries<'_>,
         skip: &FxHashSet<Region>,
-        mut starter_walks: Option<&mut StarterWalks<'a>>,
+        walks: &mut Walks<'a>,
     ) -> Vec<Access<'a>> {
         let mut frames = vec![root];
         let mut out = Vec::new();
@@ -585,12 +594,15 @@ impl<'a> Package<'a> {
                     before > 0 && within(&excluded[before - 1])
                 }
             };
-            let memo = (starter && idx == 0)
-                .then_some(starter_walks.as_deref_mut())
-                .flatten();
-            let walked = match memo {
-                Some(memo) => memo
-                    .entry((frame.file, frame.func.id()))
+            // Without arguments to rule out branches, a callee's walk (or a
+            // goroutine body's, walked whole) is the same for every context.
+            let by_arguments =
+                matches!(&frame.binding, Binding::Call { args, .. } if !args.is_empty());
+            let key = (frame.file, frame.func.id());
+            let walked = if starter && idx == 0 {
+                walks
+                    .starters
+                    .entry(key)
                     .or_insert_with(|| {
                         // Only calls of the package's own code are followed,
                         // and only accesses outside the excluded regions count.
@@ -608,15 +620,27 @@ impl<'a> Package<'a> {
                             accesses: Some(accesses),
                         })
                     })
-                    .clone(),
-                None => {
-                    let (excluded, calls) = walk_from(from);
-                    Rc::new(StarterWalk {
-                        excluded,
-                        calls,
-                        accesses: None,
+                    .clone()
+            } else if from == 0 && !by_arguments {
+                walks
+                    .callees
+                    .entry(key)
+                    .or_insert_with(|| {
+                        let (excluded, calls) = walk_from(0);
+                        Rc::new(StarterWalk {
+                            excluded,
+                            calls,
+                            accesses: None,
+                        })
                     })
-                }
+                    .clone()
+            } else {
+                let (excluded, calls) = walk_from(from);
+                Rc::new(StarterWalk {
+                    excluded,
+                    calls,
+                    accesses: None,
+                })
             };
             let excluded = &walked.excluded;
             let calls = &walked.calls[walked.calls.partition_point(|c| c.start_byte() < from)..];

@@ -51,11 +51,11 @@ impl<'a> Analysis<'a> {
                 skip.insert((file, lit.start_byte(), lit.end_byte()));
             }
         }
+        let mut walks = super::access::Walks::default();
         let accesses = spawns
             .iter()
-            .map(|s| pkg.spawn_accesses(s, queries, &skip))
+            .map(|s| pkg.spawn_accesses(s, queries, &skip, &mut walks))
             .collect();
-        let mut walks = super::access::StarterWalks::default();
         let after = spawns
             .iter()
             .map(|s| {
