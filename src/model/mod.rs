@@ -87,9 +87,8 @@ pub struct Package<'a> {
     /// Each function's assignment statements in source order, by the text of
     /// their first left-hand operand, by (file, function node id).
     assignments: RefCell<FxHashMap<(usize, usize), guards::Assignments<'a>>>,
-    /// The declarations of a name in a long statement list, by (file, list
-    /// node id, name): (statement start, binding), in source order.
-    list_decls: RefCell<FxHashMap<(usize, usize, String), scope::ListDecls<'a>>>,
+    /// The declarations in a statement list, by (file, list node id).
+    list_decls: RefCell<FxHashMap<(usize, usize), std::rc::Rc<scope::ListDecls<'a>>>>,
     /// Whether each function locks under `if p` for a parameter `p`, by (file, function node id).
     conditional_lock_memo: RefCell<FxHashMap<(usize, usize), bool>>,
     /// `locks_at`'s lock sets along statement lists, by (file, function node id, list node id).

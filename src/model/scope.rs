@@ -2,6 +2,9 @@
 //! Walks up from the use through blocks, clauses and function signatures to the
 //! package, as the Go spec's scoping rules say. Iterative: no recursion on depth.
 
+use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 use super::{Package, ancestors, is_function, walk};
@@ -154,6 +157,8 @@ impl<'a> Package<'a> {
     }
 
     /// Declarations in the statements of a block that come before `child`.
+    /// The declarations of a list are found once, by name, so that resolving
+    /// every name in it does not read its statements again and again.
     fn declared_in_list(
         &self,
         file: usize,
@@ -161,45 +166,46 @@ impl<'a> Package<'a> {
         child: Node<'a>,
         name: &str,
     ) -> Option<Binding<'a>> {
-        let src = &self.files[file].text;
-        if list.named_child_count() > LONG_LIST {
-            // A long list: its declarations of `name` are found once, so that
-            // resolving every name in it is not quadratic.
-            let key = (file, list.id(), name.to_string());
-            if !self.list_decls.borrow().contains_key(&key) {
-                let mut decls = Vec::new();
-                let mut cursor = list.walk();
-                for stmt in list.named_children(&mut cursor) {
-                    if let Some(b) = declared_by_statement(stmt, name, src) {
-                        decls.push((stmt.start_byte(), Binding { file, ..b }));
-                    }
-                }
-                self.list_decls.borrow_mut().insert(key.clone(), decls);
+        let key = (file, list.id());
+        let known = self.list_decls.borrow().get(&key).cloned();
+        let decls = match known {
+            Some(decls) => decls,
+            None => {
+                let decls = Rc::new(self.list_declarations(file, list));
+                self.list_decls.borrow_mut().insert(key, decls.clone());
+                decls
             }
-            let memo = self.list_decls.borrow();
-            let decls = &memo[&key];
-            let before = decls.partition_point(|&(start, _)| start < child.start_byte());
-            return before.checked_sub(1).map(|i| decls[i].1);
-        }
-        let mut found = None;
+        };
+        let decls = decls.get(name)?;
+        let before = decls.partition_point(|&(start, _)| start < child.start_byte());
+        before.checked_sub(1).map(|i| decls[i].1)
+    }
+
+    /// Every name the statements of `list` declare: for each, the statements
+    /// that declare it (start, binding), in order, as `declared_by_statement`
+    /// finds them.
+    fn list_declarations(&self, file: usize, list: Node<'a>) -> ListDecls<'a> {
+        let source: &'a crate::source::SourceFile = self.files[file];
+        let src: &'a [u8] = &source.text;
+        let mut decls: ListDecls<'a> = FxHashMap::default();
         let mut cursor = list.walk();
         for stmt in list.named_children(&mut cursor) {
-            if stmt.start_byte() >= child.start_byte() {
-                break;
-            }
-            if let Some(b) = declared_by_statement(stmt, name, src) {
-                found = Some(Binding { file, ..b });
+            let start = stmt.start_byte();
+            for (name, b) in declarations_of_statement(stmt, src) {
+                let found = decls.entry(name).or_default();
+                // A statement's first declaration of a name is the one.
+                if found.last().is_none_or(|&(s, _)| s != start) {
+                    found.push((start, Binding { file, ..b }));
+                }
             }
         }
-        found
+        decls
     }
 }
 
-/// A long statement list's declarations of one name: (statement start, binding).
-pub type ListDecls<'a> = Vec<(usize, Binding<'a>)>;
-
-/// Statement lists longer than this keep an index of their declarations.
-const LONG_LIST: usize = 32;
+/// The declarations of each name in a statement list: by name, (statement
+/// start, binding), in source order.
+pub type ListDecls<'a> = FxHashMap<&'a str, Vec<(usize, Binding<'a>)>>;
 
 fn text<'s>(node: Node<'_>, src: &'s [u8]) -> &'s str {
     node.utf8_text(src).unwrap_or("")
@@ -211,6 +217,57 @@ fn binding<'a>(name: Node<'a>, kind: BindKind<'a>) -> Binding<'a> {
         name,
         kind,
     }
+}
+
+/// Every name one statement declares, in order, as `declared_by_statement`
+/// finds each: `x := ...`, `var x ...`, `const x = ...`.
+fn declarations_of_statement<'a, 's>(
+    mut stmt: Node<'a>,
+    src: &'s [u8],
+) -> Vec<(&'s str, Binding<'a>)> {
+    let mut out = Vec::new();
+    while stmt.kind_name() == "labeled_statement" {
+        match super::labeled_inner(stmt) {
+            Some(inner) => stmt = inner,
+            None => return out,
+        }
+    }
+    match stmt.kind_name() {
+        "short_var_declaration" => {
+            if let Some(left) = stmt.child_by_field_id(field::LEFT) {
+                let mut cursor = left.walk();
+                for (index, n) in left.named_children(&mut cursor).enumerate() {
+                    if n.kind_name() == "identifier" {
+                        out.push((
+                            text(n, src),
+                            binding(n, BindKind::Var { decl: stmt, index }),
+                        ));
+                    }
+                }
+            }
+        }
+        "var_declaration" => {
+            for spec in var_specs(stmt) {
+                let mut cursor = spec.walk();
+                for (index, n) in spec.children_by_field_name("name", &mut cursor).enumerate() {
+                    out.push((
+                        text(n, src),
+                        binding(n, BindKind::Var { decl: spec, index }),
+                    ));
+                }
+            }
+        }
+        "const_declaration" => walk(stmt, |n| {
+            if n.kind_name() == "identifier"
+                && n.parent().is_some_and(|p| p.kind_name() == "const_spec")
+            {
+                out.push((text(n, src), binding(n, BindKind::Other)));
+            }
+            true
+        }),
+        _ => {}
+    }
+    out
 }
 
 /// Names declared by one statement: `x := ...`, `var x ...`, `const x = ...`.
