@@ -43,6 +43,8 @@ pub struct Package<'a> {
     pub lexicon: lexical::Lexicon<'a>,
     /// The top-level declarations of the files read so far.
     decls: RefCell<Decls<'a>>,
+    /// The fields of struct types, by type name, read on first use.
+    struct_fields: RefCell<FxHashMap<String, Option<std::rc::Rc<types::StructFields<'a>>>>>,
     /// Memo for `field_shown_as_map`: (file, function, expression) -> shown.
     shown_as_map: RefCell<FxHashMap<(usize, usize, String), bool>>,
     /// Memo for `once_flag`: (file, spawn site id) -> the flag.
@@ -249,6 +251,7 @@ impl<'a> Package<'a> {
                 ..Decls::default()
             }),
             shown_as_map: RefCell::new(FxHashMap::default()),
+            struct_fields: RefCell::new(FxHashMap::default()),
             once_flags: RefCell::new(FxHashMap::default()),
             started_once: RefCell::new(FxHashMap::default()),
             first_joins: RefCell::new(FxHashMap::default()),

@@ -2,6 +2,7 @@
 //! make evident in the source. Anything not evident is `Unknown`, and rules stay
 //! silent on it.
 
+use rustc_hash::FxHashMap;
 use tree_sitter::Node;
 
 use super::Package;
@@ -218,37 +219,14 @@ impl<'a> Package<'a> {
         if depth > MAX_DEPTH {
             return Ty::Unknown;
         }
-        let Some((file, ty)) = self.type_decl(strukt) else {
+        let Some(fields) = self.struct_fields(strukt) else {
             return Ty::Unknown;
         };
-        if ty.kind_name() != "struct_type" {
-            return Ty::Unknown;
+        let file = fields.file;
+        if let Some(&type_node) = fields.named.get(field) {
+            return self.type_of_type_at(file, type_node, depth + 1);
         }
-        let Some(list) = ty.named_child(0) else {
-            return Ty::Unknown;
-        };
-        let mut cursor = list.walk();
-        let mut embedded = Vec::new();
-        for decl in list.named_children(&mut cursor) {
-            if decl.kind_name() != "field_declaration" {
-                continue;
-            }
-            let Some(type_node) = decl.child_by_field_id(field::TYPE) else {
-                continue;
-            };
-            let mut names = decl.walk();
-            let mut has_names = false;
-            for name in decl.children_by_field_name("name", &mut names) {
-                has_names = true;
-                if self.text(file, name) == field {
-                    return self.type_of_type_at(file, type_node, depth + 1);
-                }
-            }
-            if !has_names {
-                embedded.push(type_node);
-            }
-        }
-        for type_node in embedded {
+        for &type_node in &fields.embedded {
             if let Ty::Struct(inner) = self.type_of_type_at(file, type_node, depth + 1) {
                 let ty = self.field_type_at(&inner, field, depth + 1);
                 if ty != Ty::Unknown {
@@ -265,6 +243,55 @@ impl<'a> Package<'a> {
     /// deletes from it, reads it in the comma-ok form (`v, ok := x.f[k]`) or
     /// indexes it with a string. A same-named field of another struct says
     /// nothing about this one.
+    /// The fields of the package's struct type `strukt`, read once.
+    fn struct_fields(&self, strukt: &str) -> Option<std::rc::Rc<StructFields<'a>>> {
+        if let Some(known) = self.struct_fields.borrow().get(strukt) {
+            return known.clone();
+        }
+        let fields = self.read_struct_fields(strukt).map(std::rc::Rc::new);
+        self.struct_fields
+            .borrow_mut()
+            .insert(strukt.to_string(), fields.clone());
+        fields
+    }
+
+    fn read_struct_fields(&self, strukt: &str) -> Option<StructFields<'a>> {
+        let (file, ty) = self.type_decl(strukt)?;
+        if ty.kind_name() != "struct_type" {
+            return None;
+        }
+        let list = ty.named_child(0)?;
+        let source: &'a crate::source::SourceFile = self.files[file];
+        let mut fields = StructFields {
+            file,
+            named: FxHashMap::default(),
+            embedded: Vec::new(),
+        };
+        let mut cursor = list.walk();
+        for decl in list.named_children(&mut cursor) {
+            if decl.kind_name() != "field_declaration" {
+                continue;
+            }
+            let Some(type_node) = decl.child_by_field_id(field::TYPE) else {
+                continue;
+            };
+            let mut names = decl.walk();
+            let mut has_names = false;
+            for name in decl.children_by_field_name("name", &mut names) {
+                has_names = true;
+                // The first field of a name is the one.
+                fields
+                    .named
+                    .entry(source.text_of(name))
+                    .or_insert(type_node);
+            }
+            if !has_names {
+                fields.embedded.push(type_node);
+            }
+        }
+        Some(fields)
+    }
+
     fn field_shown_as_map(&self, file: usize, expr: Node<'a>) -> Ty {
         let Some(func) = super::enclosing_function(expr) else {
             return Ty::Unknown;
@@ -280,17 +307,37 @@ impl<'a> Package<'a> {
         }
         // Against cycles: not shown while looking.
         self.shown_as_map.borrow_mut().insert(key.clone(), false);
+        // The uses of the expression, in source order: where its text is.
+        let src = &self.files[file].text;
+        let (start, end) = (func.start_byte(), func.end_byte().min(src.len()));
         let mut shown = false;
-        super::walk(func, |n| {
-            if shown || !(n.kind_name() == "identifier" || n.kind_name() == "selector_expression") {
-                return !shown;
+        // An empty text (a missing node) is at every byte: walked instead.
+        let found: Vec<usize> = if text.is_empty() {
+            let mut found = Vec::new();
+            super::walk(func, |n| {
+                if n.byte_range().is_empty() {
+                    found.push(n.start_byte() - start);
+                }
+                true
+            });
+            found
+        } else {
+            memchr::memmem::find_iter(&src[start..end], text.as_bytes()).collect()
+        };
+        for at in found {
+            let at = start + at;
+            let Some(n) = func
+                .descendant_for_byte_range(at, at + text.len())
+                .filter(|n| n.start_byte() == at && n.end_byte() == at + text.len())
+                .filter(|n| matches!(n.kind_name(), "identifier" | "selector_expression"))
+            else {
+                continue;
+            };
+            if self.shows_map(file, n) {
+                shown = true;
+                break;
             }
-            if self.text(file, n) != text {
-                return true;
-            }
-            shown = self.shows_map(file, n);
-            !shown
-        });
+        }
         self.shown_as_map.borrow_mut().insert(key, shown);
         if shown {
             Ty::Map(Box::new(Ty::Unknown))
@@ -570,4 +617,12 @@ impl<'a> Package<'a> {
             BindKind::Other => Ty::Unknown,
         }
     }
+}
+
+/// A struct type's fields: the type of each named field, and the embedded
+/// types in order.
+pub struct StructFields<'a> {
+    file: usize,
+    named: FxHashMap<&'a str, Node<'a>>,
+    embedded: Vec<Node<'a>>,
 }
