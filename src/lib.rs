@@ -300,6 +300,10 @@ pub fn lint_packages(packages: Vec<PackageFiles>, options: Options) -> Outcome {
                 let r = lint_folder(files, &settings, options);
                 *results[i].lock().expect("no worker panics") = Some(r);
             }
+            // Before a large package's weight is free for the next one.
+            if sizes[i] >= RELEASE_AFTER {
+                parse::release_freed_memory();
+            }
             scheduler.done(i);
         }
     });
@@ -330,6 +334,10 @@ pub fn lint_packages(packages: Vec<PackageFiles>, options: Options) -> Outcome {
 /// trees, mostly); the model parses only the files it needs, which in the
 /// largest packages is far from all, so a package counts at most this much.
 const BYTES_IN_FLIGHT: u64 = 4_000_000;
+
+/// Packages of this many source bytes or more give their freed memory back
+/// when they are done (`parse::release_freed_memory`).
+const RELEASE_AFTER: u64 = 2_000_000;
 
 /// Source bytes that may run beside a package of `BYTES_IN_FLIGHT` or more:
 /// while one thread models it, the others take small packages instead of
