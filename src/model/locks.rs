@@ -240,6 +240,14 @@ impl<'a> Package<'a> {
     }
 
     fn find_held_on_entry(&self, file: usize, scope: Node<'a>) -> Vec<HeldLock<'a>> {
+        // What it finds starts with an unlock, in this file (a local closure
+        // that unlocks is in it too).
+        if !["Unlock", "RUnlock"]
+            .iter()
+            .any(|w| self.lexicon.mentions(file, w))
+        {
+            return Vec::new();
+        }
         let Some(body) = scope.child_by_field_id(field::BODY) else {
             return Vec::new();
         };
