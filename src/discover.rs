@@ -56,8 +56,10 @@ fn display_path(path: &Path) -> String {
 pub fn discover(args: &[String]) -> Discovery {
     let mut out = Discovery::default();
     let mut seen = HashSet::new();
-    let mut add = |out: &mut Discovery, path: PathBuf, report: bool| {
-        let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    // `key`: the file's canonical path when the caller knows it.
+    let mut add = |out: &mut Discovery, path: PathBuf, report: bool, key: Option<PathBuf>| {
+        let key =
+            key.unwrap_or_else(|| std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()));
         if seen.insert(key) {
             out.targets.push(Target {
                 display: display_path(&path),
@@ -83,7 +85,7 @@ pub fn discover(args: &[String]) -> Discovery {
         if meta.is_file() {
             // Named explicitly (as pre-commit does): linted wherever it lives.
             if root.extension().is_some_and(|e| e == "go") {
-                add(&mut out, root.to_path_buf(), true);
+                add(&mut out, root.to_path_buf(), true, None);
                 explicit_dirs.push(root.parent().unwrap_or(Path::new("")).to_path_buf());
             } else {
                 out.errors.push(format!(
@@ -93,6 +95,10 @@ pub fn discover(args: &[String]) -> Discovery {
             }
             continue;
         }
+        // The walk follows no symlinked folder, so a file it finds (not a
+        // symlink itself) is at the canonical root joined with its path
+        // below the root: one `canonicalize` per root, not one per file.
+        let canonical_root = std::fs::canonicalize(root).ok();
         let walker = WalkDir::new(root)
             .sort_by_file_name()
             .into_iter()
@@ -108,7 +114,11 @@ pub fn discover(args: &[String]) -> Discovery {
                     let file_like = entry.file_type().is_file()
                         || entry.path_is_symlink() && !entry.path().is_dir();
                     if file_like && is_go_file(&entry.file_name().to_string_lossy()) {
-                        add(&mut out, entry.into_path(), true);
+                        let key = canonical_root
+                            .as_ref()
+                            .filter(|_| !entry.path_is_symlink())
+                            .and_then(|r| Some(r.join(entry.path().strip_prefix(root).ok()?)));
+                        add(&mut out, entry.into_path(), true, key);
                     }
                 }
                 Err(e) => {
@@ -142,7 +152,7 @@ pub fn discover(args: &[String]) -> Discovery {
             .collect();
         siblings.sort();
         for sibling in siblings {
-            add(&mut out, sibling, false);
+            add(&mut out, sibling, false, None);
         }
     }
     out.targets.sort_by(|a, b| a.display.cmp(&b.display));

@@ -202,6 +202,32 @@ fn dangling_symlinks_are_reported_and_skipped() {
 }
 
 #[test]
+fn a_file_reached_by_several_paths_is_linted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("pkg"), "main.go", RACY);
+    std::os::unix::fs::symlink("pkg", dir.path().join("via-link")).unwrap();
+    std::os::unix::fs::symlink("main.go", dir.path().join("pkg/same.go")).unwrap();
+    // `same.go` is `main.go` again, through a symlink.
+    let once = paths(&gomaplint(dir.path(), &["--format", "json", "pkg"]));
+    assert!(!once.is_empty());
+    assert!(once.iter().all(|p| p == "pkg/main.go"), "{once:?}");
+    // The folder again, through `./...`, through a symlinked folder, and
+    // the file by name: the same findings, each once.
+    let o = gomaplint(
+        dir.path(),
+        &[
+            "--format",
+            "json",
+            "pkg",
+            "./pkg/...",
+            "via-link",
+            "pkg/main.go",
+        ],
+    );
+    assert_eq!(paths(&o), once, "{}", stderr(&o));
+}
+
+#[test]
 fn non_go_files_named_explicitly_are_usage_errors() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "README.md", "# hi\n");
