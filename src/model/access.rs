@@ -104,16 +104,16 @@ pub struct AccessMatch<'a> {
 #[derive(Default)]
 pub struct Walks<'a> {
     /// Each starter's walk, for `starter_accesses_after`.
-    starters: FxHashMap<(usize, usize), Rc<StarterWalk<'a>>>,
+    starters: FxHashMap<(usize, usize), Rc<FunctionWalk<'a>>>,
     /// The walks of goroutine bodies and of the functions they call, when
     /// the walk does not depend on the arguments of the call (`ruled_out`).
-    callees: FxHashMap<(usize, usize), Rc<StarterWalk<'a>>>,
+    callees: FxHashMap<(usize, usize), Rc<FunctionWalk<'a>>>,
 }
 
 /// A function's own code, walked from its top: the regions that are other
 /// code (`go` statements, function literals, skipped regions), the calls
 /// to follow, and (for a starter) the map accesses outside those regions.
-pub struct StarterWalk<'a> {
+pub struct FunctionWalk<'a> {
     excluded: Vec<(usize, usize)>,
     calls: Vec<Node<'a>>,
     accesses: Option<Vec<AccessMatch<'a>>>,
@@ -166,7 +166,7 @@ impl<'a> Package<'a> {
             let n = cursor.node();
             let k = n.kind_id();
             if k == kinds.assignment || k == kinds.short_var || k == kinds.range {
-                if let Some(left) = n.child_by_field_id(kinds.left_field)
+                if let Some(left) = n.child_by_field_id(field::LEFT)
                     && left.kind_id() == kinds.expression_list
                 {
                     let mut c = left.walk();
@@ -177,12 +177,12 @@ impl<'a> Package<'a> {
                 targets.extend(n.named_children(&mut c).filter_map(read_kind));
             }
             if k == kinds.assignment {
-                if let Some(left) = n.child_by_field_id(kinds.left_field) {
+                if let Some(left) = n.child_by_field_id(field::LEFT) {
                     let mut c = left.walk();
                     for target in left.named_children(&mut c) {
                         let t = target.kind_id();
                         if t == kinds.index {
-                            if let Some(map) = target.child_by_field_id(kinds.operand_field) {
+                            if let Some(map) = target.child_by_field_id(field::OPERAND) {
                                 writes.push(AccessMatch {
                                     kind: AccessKind::Write,
                                     node: target,
@@ -200,7 +200,7 @@ impl<'a> Package<'a> {
                 }
             } else if k == kinds.inc || k == kinds.dec {
                 if let Some(target) = n.named_child(0).filter(|t| t.kind_id() == kinds.index) {
-                    if let Some(map) = target.child_by_field_id(kinds.operand_field) {
+                    if let Some(map) = target.child_by_field_id(field::OPERAND) {
                         writes.push(AccessMatch {
                             kind: AccessKind::Write,
                             node: target,
@@ -209,8 +209,8 @@ impl<'a> Package<'a> {
                     }
                 }
             } else if k == kinds.call {
-                let function = n.child_by_field_id(kinds.function_field);
-                let args = n.child_by_field_id(kinds.arguments_field);
+                let function = n.child_by_field_id(field::FUNCTION);
+                let args = n.child_by_field_id(field::ARGUMENTS);
                 if let (Some(function), Some(args)) = (function, args)
                     && function.kind_id() == kinds.selector
                 {
@@ -236,7 +236,7 @@ impl<'a> Package<'a> {
                     }
                 }
             } else if k == kinds.index {
-                if let Some(map) = n.child_by_field_id(kinds.operand_field) {
+                if let Some(map) = n.child_by_field_id(field::OPERAND) {
                     reads.push(AccessMatch {
                         kind: AccessKind::Read,
                         node: n,
@@ -244,7 +244,7 @@ impl<'a> Package<'a> {
                     });
                 }
             } else if k == kinds.range {
-                if let Some(map) = n.child_by_field_id(kinds.right_field) {
+                if let Some(map) = n.child_by_field_id(field::RIGHT) {
                     reads.push(AccessMatch {
                         kind: AccessKind::Read,
                         node: n,
@@ -320,8 +320,8 @@ fn library_accesses<'a>(
 ) {
     use super::library::{ArgUse, READ_METHODS, WRITE_METHODS, package_call};
     let (Some(operand), Some(field)) = (
-        function.child_by_field_id(KINDS.operand_field),
-        function.child_by_field_id(KINDS.field_field),
+        function.child_by_field_id(field::OPERAND),
+        function.child_by_field_id(field::FIELD),
     ) else {
         return;
     };
@@ -373,12 +373,6 @@ struct Kinds {
     assignment: u16,
     short_var: u16,
     expression_list: u16,
-    left_field: u16,
-    operand_field: u16,
-    function_field: u16,
-    arguments_field: u16,
-    right_field: u16,
-    field_field: u16,
     inc: u16,
     dec: u16,
     call: u16,
@@ -391,22 +385,10 @@ struct Kinds {
 static KINDS: std::sync::LazyLock<Kinds> = std::sync::LazyLock::new(|| {
     let language = crate::parse::language();
     let id = |kind: &str| language.id_for_node_kind(kind, true);
-    let field = |name: &str| {
-        language
-            .field_id_for_name(name)
-            .unwrap_or_else(|| panic!("the grammar has a `{name}` field"))
-            .get()
-    };
     Kinds {
         assignment: id("assignment_statement"),
         short_var: id("short_var_declaration"),
         expression_list: id("expression_list"),
-        left_field: field("left"),
-        operand_field: field("operand"),
-        function_field: field("function"),
-        arguments_field: field("arguments"),
-        right_field: field("right"),
-        field_field: field("field"),
         inc: id("inc_statement"),
         dec: id("dec_statement"),
         call: id("call_expression"),
@@ -614,7 +596,7 @@ impl<'a> Package<'a> {
                             .filter(|a| outside(&excluded, a.node))
                             .copied()
                             .collect();
-                        Rc::new(StarterWalk {
+                        Rc::new(FunctionWalk {
                             excluded,
                             calls,
                             accesses: Some(accesses),
@@ -627,7 +609,7 @@ impl<'a> Package<'a> {
                     .entry(key)
                     .or_insert_with(|| {
                         let (excluded, calls) = walk_from(0);
-                        Rc::new(StarterWalk {
+                        Rc::new(FunctionWalk {
                             excluded,
                             calls,
                             accesses: None,
@@ -636,7 +618,7 @@ impl<'a> Package<'a> {
                     .clone()
             } else {
                 let (excluded, calls) = walk_from(from);
-                Rc::new(StarterWalk {
+                Rc::new(FunctionWalk {
                     excluded,
                     calls,
                     accesses: None,
