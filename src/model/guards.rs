@@ -625,14 +625,8 @@ impl<'a> Package<'a> {
     /// that name one are parsed, and only around its occurrences.
     fn once_calls(&self) -> Vec<(usize, Node<'a>)> {
         const NAMES: [&str; 4] = ["Do", "OnceFunc", "OnceValue", "OnceValues"];
-        let mut files: Vec<usize> = NAMES
-            .iter()
-            .flat_map(|w| self.lexicon.mentioning(w))
-            .collect();
-        files.sort_unstable();
-        files.dedup();
         let mut calls = Vec::new();
-        for file in files {
+        for file in self.files_mentioning_any(&NAMES) {
             let source = self.files[file];
             let root = source.tree().root_node();
             for word in NAMES {

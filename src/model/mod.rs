@@ -636,10 +636,10 @@ impl<'a> Package<'a> {
     }
 
     /// The files whose code may name one of `words`, ascending.
-    pub fn files_mentioning_any(&self, words: &[String]) -> Vec<usize> {
+    pub fn files_mentioning_any(&self, words: &[impl AsRef<str>]) -> Vec<usize> {
         let mut files: Vec<usize> = words
             .iter()
-            .flat_map(|w| self.lexicon.mentioning(w))
+            .flat_map(|w| self.lexicon.mentioning(w.as_ref()))
             .collect();
         files.sort_unstable();
         files.dedup();

@@ -182,8 +182,8 @@ impl<'a> Package<'a> {
     }
 
     /// Every name the statements of `list` declare: for each, the statements
-    /// that declare it (start, binding), in order, as `declared_by_statement`
-    /// finds them.
+    /// that declare it (start, binding), in order; a statement's first
+    /// declaration of a name is the one (`declared_by_statement`).
     fn list_declarations(&self, file: usize, list: Node<'a>) -> ListDecls<'a> {
         let source: &'a crate::source::SourceFile = self.files[file];
         let src: &'a [u8] = &source.text;
@@ -219,8 +219,8 @@ fn binding<'a>(name: Node<'a>, kind: BindKind<'a>) -> Binding<'a> {
     }
 }
 
-/// Every name one statement declares, in order, as `declared_by_statement`
-/// finds each: `x := ...`, `var x ...`, `const x = ...`.
+/// Every name one statement declares, in order: `x := ...`, `var x ...`,
+/// `const x = ...`.
 fn declarations_of_statement<'a, 's>(
     mut stmt: Node<'a>,
     src: &'s [u8],
@@ -270,38 +270,12 @@ fn declarations_of_statement<'a, 's>(
     out
 }
 
-/// Names declared by one statement: `x := ...`, `var x ...`, `const x = ...`.
-fn declared_by_statement<'a>(mut stmt: Node<'a>, name: &str, src: &[u8]) -> Option<Binding<'a>> {
-    while stmt.kind_name() == "labeled_statement" {
-        stmt = super::labeled_inner(stmt)?;
-    }
-    match stmt.kind_name() {
-        "short_var_declaration" => {
-            let left = stmt.child_by_field_id(field::LEFT)?;
-            let mut cursor = left.walk();
-            left.named_children(&mut cursor)
-                .enumerate()
-                .find(|(_, n)| n.kind_name() == "identifier" && text(*n, src) == name)
-                .map(|(index, n)| binding(n, BindKind::Var { decl: stmt, index }))
-        }
-        "var_declaration" => var_specs(stmt)
-            .into_iter()
-            .find_map(|spec| declared_by_var_spec(spec, name, src)),
-        "const_declaration" => {
-            let mut found = None;
-            walk(stmt, |n| {
-                if n.kind_name() == "identifier"
-                    && text(n, src) == name
-                    && n.parent().is_some_and(|p| p.kind_name() == "const_spec")
-                {
-                    found.get_or_insert(binding(n, BindKind::Other));
-                }
-                true
-            });
-            found
-        }
-        _ => None,
-    }
+/// The first declaration of `name` in one statement: `x := ...`, `var x
+/// ...`, `const x = ...`.
+fn declared_by_statement<'a>(stmt: Node<'a>, name: &str, src: &[u8]) -> Option<Binding<'a>> {
+    declarations_of_statement(stmt, src)
+        .into_iter()
+        .find_map(|(n, b)| (n == name).then_some(b))
 }
 
 /// The `var_spec`s of a `var_declaration`, grouped or not.
@@ -323,14 +297,6 @@ pub fn var_specs(decl: Node<'_>) -> Vec<Node<'_>> {
         }
     }
     specs
-}
-
-pub fn declared_by_var_spec<'a>(spec: Node<'a>, name: &str, src: &[u8]) -> Option<Binding<'a>> {
-    let mut cursor = spec.walk();
-    spec.children_by_field_name("name", &mut cursor)
-        .enumerate()
-        .find(|(_, n)| text(*n, src) == name)
-        .map(|(index, n)| binding(n, BindKind::Var { decl: spec, index }))
 }
 
 fn has_token(node: Node<'_>, token: &str) -> bool {

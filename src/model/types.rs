@@ -311,16 +311,10 @@ impl<'a> Package<'a> {
         let src = &self.files[file].text;
         let (start, end) = (func.start_byte(), func.end_byte().min(src.len()));
         let mut shown = false;
-        // An empty text (a missing node) is at every byte: walked instead.
-        let found: Vec<usize> = if text.is_empty() {
-            let mut found = Vec::new();
-            super::walk(func, |n| {
-                if n.byte_range().is_empty() {
-                    found.push(n.start_byte() - start);
-                }
-                true
-            });
-            found
+        // An expression without text is one tree-sitter made up where the
+        // code does not parse: nothing shows it.
+        let found = if text.is_empty() {
+            Vec::new()
         } else {
             memchr::memmem::find_iter(&src[start..end], text.as_bytes()).collect()
         };
