@@ -71,7 +71,7 @@ pub struct Cli {
     #[arg(long, requires = "baseline")]
     pub show_stale_baseline: bool,
 
-    /// List the rules and exit
+    /// List the rules (code, name, severity, precision measured on the held-out check set) and exit
     #[arg(long, conflicts_with = "explain")]
     pub list_rules: bool,
 

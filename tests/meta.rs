@@ -336,3 +336,128 @@ fn packaging_pins_the_crate_version() {
     assert!(hooks.contains("- id: gomaplint\n") && hooks.contains("language: rust"));
     assert!(hooks.contains("- id: gomaplint-python\n") && hooks.contains("language: python"));
 }
+
+/// A TSV file's rows (after its comments and header) as column vectors.
+fn tsv_rows(path: &Path, header: &str) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(header))
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+/// Per rule, the verdicts of the ledger rows of the measured `check` projects
+/// (a row belongs to the project with the longest folder that holds its path).
+fn check_set_verdicts() -> std::collections::BTreeMap<String, (u32, u32, u32)> {
+    let corpus = root().join("tests/corpus");
+    let projects = tsv_rows(&corpus.join("projects.tsv"), "folder\t");
+    let ledger = tsv_rows(&corpus.join("ledger.tsv"), "path\t");
+    let mut counts = std::collections::BTreeMap::new();
+    for row in &ledger {
+        let project = projects
+            .iter()
+            .filter(|p| row[0].starts_with(&format!("{}/", p[0])))
+            .max_by_key(|p| p[0].len())
+            .unwrap_or_else(|| panic!("ledger row {row:?} is in no project"));
+        if project[3] != "check" || project[5] == "-" {
+            continue;
+        }
+        let c: &mut (u32, u32, u32) = counts.entry(row[2].clone()).or_default();
+        match row[4].as_str() {
+            "real" => c.0 += 1,
+            "unclear" => c.1 += 1,
+            "false" => c.2 += 1,
+            other => panic!("ledger row {row:?}: verdict {other}"),
+        }
+    }
+    counts
+}
+
+#[test]
+fn sarif_precision_is_the_check_sets_in_the_ledger() {
+    use gomaplint::rules::precision;
+    let counts = check_set_verdicts();
+    assert!(
+        !counts.is_empty(),
+        "the ledger has no row of a measured `check` project"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gomaplint"))
+        .args(["--format", "sarif", "."])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let mut measured_rules = 0;
+    for rule in RULES {
+        let (real, unclear, false_alarms) = counts.get(rule.code).copied().unwrap_or_default();
+        let bundled = precision::of(rule.code);
+        assert_eq!(
+            (bundled.real, bundled.unclear, bundled.false_alarms),
+            (real, unclear, false_alarms),
+            "{}: src/rules/precision.tsv is not the ledger's check set; run tests/corpus/check --update-readme",
+            rule.code
+        );
+        let n = real + unclear + false_alarms;
+        let expected = (n > 0).then(|| {
+            let share = f64::from(real + unclear) / f64::from(n);
+            if share >= 0.9 {
+                "very-high"
+            } else if share >= 0.7 {
+                "high"
+            } else if share >= 0.4 {
+                "medium"
+            } else {
+                "low"
+            }
+        });
+        let descriptor = rules.iter().find(|r| r["id"] == rule.code).unwrap();
+        assert_eq!(
+            descriptor["properties"]["precision"].as_str(),
+            expected,
+            "{}: SARIF's precision",
+            rule.code
+        );
+        if expected.is_some() {
+            measured_rules += 1;
+            assert_eq!(
+                descriptor["properties"]["gomaplint/precision"]["false"],
+                serde_json::json!(false_alarms)
+            );
+        }
+    }
+    assert!(measured_rules > 0, "no rule has a measured precision");
+}
+
+#[test]
+fn list_rules_and_explain_show_the_measured_precision() {
+    use gomaplint::rules::precision;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gomaplint"))
+        .arg("--list-rules")
+        .output()
+        .unwrap();
+    let listing = String::from_utf8(out.stdout).unwrap();
+    for rule in RULES {
+        let level = precision::of(rule.code).level().map_or("-", |l| l.as_str());
+        let line = listing.lines().find(|l| l.starts_with(rule.code)).unwrap();
+        assert!(
+            line.split_whitespace().nth(3) == Some(level),
+            "--list-rules shows {line:?}, expected precision {level}"
+        );
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gomaplint"))
+            .args(["--explain", rule.code])
+            .output()
+            .unwrap();
+        let explain = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            explain.contains("## Measured precision")
+                && explain.contains(&precision::of(rule.code).describe()),
+            "{}: --explain lacks the measured precision",
+            rule.code
+        );
+    }
+}

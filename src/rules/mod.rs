@@ -4,6 +4,7 @@ pub mod concurrent_map_read_write;
 pub mod inconsistent_map_guard;
 pub mod map_escapes_lock;
 pub mod map_write_under_rlock;
+pub mod precision;
 pub mod recover_cannot_catch_map_race;
 pub mod spawn_labels;
 pub mod sync_map_inner_map_mutation;
