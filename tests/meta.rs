@@ -403,7 +403,7 @@ fn sarif_precision_is_the_check_sets_in_the_ledger() {
             rule.code
         );
         let n = real + unclear + false_alarms;
-        let expected = (n > 0).then(|| {
+        let expected = (n >= precision::MIN_FINDINGS).then(|| {
             let share = f64::from(real + unclear) / f64::from(n);
             if share >= 0.9 {
                 "very-high"

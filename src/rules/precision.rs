@@ -5,6 +5,9 @@
 
 use std::sync::LazyLock;
 
+/// A rule needs this many findings on the `check` set for a measured level.
+pub const MIN_FINDINGS: u32 = 5;
+
 /// The measurement, as `tests/corpus/check` wrote it.
 const MEASURED: &str = include_str!("precision.tsv");
 
@@ -43,11 +46,11 @@ impl Precision {
     }
 
     /// The share of findings that are real races or unclear (hinge on
-    /// something the source does not show); `None` when the rule made no
-    /// finding on the `check` set.
+    /// something the source does not show); `None` when the rule made fewer
+    /// than [`MIN_FINDINGS`] findings on the `check` set, too few to measure.
     pub fn share(self) -> Option<f64> {
         let n = self.findings();
-        (n > 0).then(|| f64::from(self.real + self.unclear) / f64::from(n))
+        (n >= MIN_FINDINGS).then(|| f64::from(self.real + self.unclear) / f64::from(n))
     }
 
     /// very-high: at least 90% real or unclear; high: 70%; medium: 40%; low below.
@@ -69,7 +72,14 @@ impl Precision {
                 self.real + self.unclear,
                 self.findings()
             ),
-            None => "not measured (no finding on the check set)".to_string(),
+            None if self.findings() == 0 => {
+                "not measured (no finding on the check set)".to_string()
+            }
+            None => format!(
+                "not measured ({} of {} real or unclear on the check set: too few findings)",
+                self.real + self.unclear,
+                self.findings()
+            ),
         }
     }
 }
@@ -157,6 +167,8 @@ mod tests {
         assert_eq!(p(3, 1, 6).level(), Some(Level::Medium));
         assert_eq!(p(1, 0, 9).level(), Some(Level::Low));
         assert_eq!(p(0, 0, 0).level(), None);
+        assert_eq!(p(0, 1, 0).level(), None, "one finding is too few");
+        assert_eq!(p(4, 0, 1).level(), Some(Level::High));
         assert_eq!(
             p(1, 2, 7).describe(),
             "low (3 of 10 real or unclear on the check set)"
