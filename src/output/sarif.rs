@@ -73,6 +73,11 @@ fn rule_descriptor(rule: &crate::rules::Rule) -> Value {
     // Measured on the ledger's held-out `check` set; a rule with no finding
     // there has no measured precision, and claims none.
     let measured = precision::of(rule.code);
+    let help = format!(
+        "{}\n\n## Measured precision\n\n{}.\n",
+        rule.docs.trim_end(),
+        measured.describe()
+    );
     if let Some(level) = measured.level() {
         properties["precision"] = json!(level.as_str());
         properties["gomaplint/precision"] = json!({
@@ -88,7 +93,7 @@ fn rule_descriptor(rule: &crate::rules::Rule) -> Value {
         "name": rule.name,
         "shortDescription": { "text": rule.summary },
         "fullDescription": { "text": rule.summary },
-        "help": { "text": rule.docs, "markdown": rule.docs },
+        "help": { "text": help, "markdown": help },
         "defaultConfiguration": { "level": level(rule.severity) },
         "properties": properties,
     })
