@@ -871,3 +871,39 @@ fn baseline_errors_exit_2() {
         stderr(&o)
     );
 }
+
+/// The call that leads from a goroutine's body to the access is labelled in
+/// the body's file, not in the file of the `go` statement, also when the
+/// call is in a function literal inside the body.
+#[test]
+fn the_call_leading_to_an_access_is_labelled_in_its_own_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "main.go",
+        "package main\n\nfunc main() {\n\ts := &server{peers: map[string]int{}}\n\tgo s.serve()\n\tgo s.add(\"a\")\n\tselect {}\n}\n",
+    );
+    write(
+        dir.path(),
+        "server.go",
+        "package main\n\ntype server struct {\n\tpeers map[string]int\n}\n\n\
+         func (s *server) serve() {\n\tfor {\n\t\tfunc() {\n\t\t\ts.count()\n\t\t}()\n\t}\n}\n\n\
+         func (s *server) count() int {\n\tn := 0\n\tfor range s.peers {\n\t\tn++\n\t}\n\treturn n\n}\n\n\
+         func (s *server) add(name string) {\n\ts.peers[name] = 1\n}\n",
+    );
+    let o = gomaplint(dir.path(), &["--format", "json", "."]);
+    let findings = json(&o);
+    assert_eq!(findings.len(), 1, "{}", stdout(&o));
+    let via = findings[0]["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["message"].as_str().unwrap().starts_with("this call of"))
+        .expect("a label on the call that leads to the read");
+    assert_eq!(via["message"], "this call of `s.count` reads the map");
+    assert!(
+        via["path"].as_str().unwrap().ends_with("server.go"),
+        "{via}"
+    );
+    assert_eq!(via["line"], 10);
+}

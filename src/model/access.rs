@@ -45,6 +45,8 @@ pub struct Access<'a> {
     pub locked: bool,
     /// The call in the context's (or starter's) own body that leads to this access.
     pub via: Option<Node<'a>>,
+    /// The file of `via`: the body's or the starter's, which need not be the access's.
+    pub via_file: usize,
     /// In a `sync.Once` body: it happens before every return of `Do`, so
     /// before the reads that follow a `Do` call.
     pub in_once: bool,
@@ -422,6 +424,8 @@ struct Frame<'a> {
     locked: bool,
     depth: usize,
     via: Option<Node<'a>>,
+    /// The file of `via`.
+    via_file: usize,
     /// Declarations on the call stack, against cycles.
     stack: Vec<(usize, usize)>,
 }
@@ -471,6 +475,7 @@ impl<'a> Package<'a> {
             locked: false,
             depth: 0,
             via: None,
+            via_file: spawn.body.file(),
             stack: vec![(spawn.body.file(), spawn.body.node().start_byte())],
         };
         self.collect(spawn, root, 0, q, skip, walks)
@@ -497,6 +502,7 @@ impl<'a> Package<'a> {
             locked: false,
             depth: 0,
             via: None,
+            via_file: spawn.file,
             stack: vec![(spawn.file, starter.start_byte())],
         };
         let mut accesses = self.collect(spawn, root, spawn.site.end_byte(), q, skip, walks);
@@ -678,6 +684,11 @@ impl<'a> Package<'a> {
                         write_locked: frame.write_locked || locks.holds_write_lock() || once,
                         locked: frame.locked || !locks.held.is_empty() || once,
                         via: frame.via,
+                        via_file: if frame.via.is_some() {
+                            frame.via_file
+                        } else {
+                            frame.file
+                        },
                         in_once: once,
                         fills_fresh,
                     });
@@ -720,6 +731,11 @@ impl<'a> Package<'a> {
                     locked: inherits && (frame.locked || !locks.held.is_empty()),
                     depth: frame.depth + 1,
                     via: frame.via.or(Some(call)),
+                    via_file: if frame.via.is_some() {
+                        frame.via_file
+                    } else {
+                        frame.file
+                    },
                     stack,
                 });
             }

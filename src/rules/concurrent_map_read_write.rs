@@ -92,7 +92,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
         // that ranges over the map it is given.
         let iterated_by = hidden_iteration(ctx, &race.access);
         let mut labels = vec![spawn_label(ctx, spawn, false)];
-        labels.extend(via_label(ctx, spawn, &race.access, "reads the map"));
+        labels.extend(via_label(ctx, &race.access, "reads the map"));
         match &race.reason {
             Reason::Other {
                 spawn: other,
@@ -107,7 +107,6 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             )),
             Reason::Starter { access } => labels.push(starter_access_label(
                 ctx,
-                spawn,
                 access,
                 "the starting function writes the map here without waiting for the goroutine"
                     .into(),

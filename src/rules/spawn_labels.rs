@@ -4,7 +4,6 @@
 use super::Context;
 use crate::diagnostic::{Label, Span};
 use crate::model::access::Access;
-use crate::model::enclosing_function;
 use crate::model::spawn::{Spawn, SpawnKind};
 use crate::syntax::field;
 
@@ -51,18 +50,9 @@ pub fn access_span(ctx: &Context<'_, '_>, access: &Access<'_>) -> Span {
 }
 
 /// A label on the call that leads from the context to an access in another function.
-pub fn via_label(
-    ctx: &Context<'_, '_>,
-    spawn: &Spawn<'_>,
-    access: &Access<'_>,
-    what: &str,
-) -> Option<Label> {
+pub fn via_label(ctx: &Context<'_, '_>, access: &Access<'_>, what: &str) -> Option<Label> {
     let call = access.via?;
-    let file = if enclosing_function(call).is_some_and(|f| f.id() == spawn.body.node().id()) {
-        spawn.body.file()
-    } else {
-        spawn.file
-    };
+    let file = access.via_file;
     let callee = ctx.pkg.text(
         file,
         call.child_by_field_id(field::FUNCTION).unwrap_or(call),
@@ -105,15 +95,10 @@ pub fn other_access_labels(
 }
 
 /// The label on the starter's access (or on the call in the starter that leads to it).
-pub fn starter_access_label(
-    ctx: &Context<'_, '_>,
-    spawn: &Spawn<'_>,
-    access: &Access<'_>,
-    message: String,
-) -> Label {
+pub fn starter_access_label(ctx: &Context<'_, '_>, access: &Access<'_>, message: String) -> Label {
     let node = access.via.unwrap_or(access.node);
     let file = if access.via.is_some() {
-        spawn.file
+        access.via_file
     } else {
         access.file
     };

@@ -118,7 +118,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             "written"
         };
         let mut labels = vec![spawn_label(ctx, spawn, self_concurrent)];
-        labels.extend(via_label(ctx, spawn, &race.access, "writes the map"));
+        labels.extend(via_label(ctx, &race.access, "writes the map"));
         let message = match &race.reason {
             Reason::SelfConcurrent => {
                 format!("map `{map}` is {written} by concurrent goroutines without a lock")
@@ -145,7 +145,6 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                     });
                 labels.push(starter_access_label(
                     ctx,
-                    spawn,
                     access,
                     format!("{starter} uses the map here without waiting for the goroutine"),
                 ));
