@@ -34,35 +34,55 @@ pub enum MapKey {
     Global(String),
 }
 
-/// A lock, named relative to the value the map belongs to: `$.mu` is the
-/// field `mu` of the struct that holds the map field, `$` its embedded mutex,
-/// `$^.mu` the field `mu` of the struct one level up (`a.mu` for the map
-/// `a.imports.services`), `pkg:mu` a package variable. Anything else is kept
-/// as written, after `other:`, and guards nothing.
+/// A lock, named so that the same mutex has one name at every access,
+/// whatever expression reaches it. Locks are compared by this name.
+///
+/// The order (relative locks first, then package variables' and the others')
+/// decides which lock is a map's guard when two are taken equally often.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LockName(pub String);
+pub enum LockName {
+    /// A lock of the value that holds the map, or of a value `up` levels above
+    /// it: for the map `a.imports.services`, `Owner { up: 0, path: ".mu" }` is
+    /// `a.imports.mu` and `Owner { up: 1, path: ".mu" }` is `a.mu`. An empty
+    /// `path` is the value's embedded mutex. A stripe of a lock array chosen by
+    /// the map's own index (`s.locks[i]` for `s.shards[i]`) is written `[=]`.
+    Owner { up: usize, path: String },
+    /// Any other lock, as written: it guards nothing.
+    Other(String),
+    /// A lock in a package variable: `mu`, `registry.mu`.
+    Package(String),
+}
 
 impl LockName {
-    /// The lock as the code at an access would write it: `$.mu` with base `s` is `s.mu`.
+    /// The lock as the code at an access would write it: `.mu` with base `s`
+    /// is `s.mu`; a stripe takes the index of the map at `base` (`s.locks[i]`).
     pub fn display(&self, base: Option<&str>) -> String {
-        let name = &self.0;
-        if let Some(rest) = name.strip_prefix('$') {
-            let up = rest.chars().take_while(|&c| c == '^').count();
-            let rest = &rest[up..];
-            let owner = base.map(|b| strip_selectors(b, up));
-            return format!("{}{rest}", owner.unwrap_or("the value"));
+        let name = match self {
+            LockName::Owner { up, path } => {
+                let owner = base.map(|b| strip_selectors(b, *up));
+                format!("{}{path}", owner.unwrap_or("the value"))
+            }
+            LockName::Other(name) | LockName::Package(name) => name.clone(),
+        };
+        match base.and_then(last_index) {
+            Some(index) if name.contains("[=]") => name.replace("[=]", &format!("[{index}]")),
+            _ => name,
         }
-        name.strip_prefix("pkg:")
-            .or_else(|| name.strip_prefix("other:"))
-            .unwrap_or(name)
-            .to_string()
     }
 
-    /// How many levels above the map's own struct the lock lives (`$^.mu`: 1),
-    /// for locks named relative to the map's owner.
+    /// How many levels above the map's own struct the lock lives, for locks
+    /// named relative to the map's owner.
     pub fn level(&self) -> Option<usize> {
-        let rest = self.0.strip_prefix('$')?;
-        Some(rest.chars().take_while(|&c| c == '^').count())
+        match self {
+            LockName::Owner { up, .. } => Some(*up),
+            _ => None,
+        }
+    }
+
+    /// Whether the lock is named only as written: one the model cannot relate
+    /// to the map (it guards nothing).
+    pub fn is_other(&self) -> bool {
+        matches!(self, LockName::Other(_))
     }
 }
 
@@ -220,26 +240,32 @@ impl<'a> Package<'a> {
         if let Some(base) = base {
             // The map's own struct first, then each struct above it.
             let mut owner = base;
-            let mut up = String::new();
+            let mut up = 0;
             loop {
                 if receiver == owner {
-                    return LockName(format!("${up}"));
+                    return LockName::Owner {
+                        up,
+                        path: String::new(),
+                    };
                 }
                 if let Some(rest) = receiver.strip_prefix(owner).filter(|r| r.starts_with('.')) {
-                    return LockName(format!("${up}{rest}"));
+                    return LockName::Owner {
+                        up,
+                        path: rest.to_string(),
+                    };
                 }
                 match owner.rfind('.') {
                     Some(i) => owner = &owner[..i],
                     None => break,
                 }
-                up.push('^');
+                up += 1;
             }
         }
         let root = receiver.split('.').next().unwrap_or(receiver);
         if self.var(root).is_some() {
-            return LockName(format!("pkg:{receiver}"));
+            return LockName::Package(receiver.to_string());
         }
-        LockName(format!("other:{receiver}"))
+        LockName::Other(receiver.to_string())
     }
 
     /// The scope in which locks count for `node`: its function, or for a
@@ -730,11 +756,7 @@ impl<'a> Package<'a> {
         let mut counts: BTreeMap<MapKey, BTreeMap<LockName, usize>> = BTreeMap::new();
         for a in accesses.iter().filter(|a| !a.setup) {
             // Only a lock of the map's owner, or of the package, can guard it.
-            for (lock, _, _) in a
-                .locks
-                .iter()
-                .filter(|(l, _, _)| !l.0.starts_with("other:"))
-            {
+            for (lock, _, _) in a.locks.iter().filter(|(l, _, _)| !l.is_other()) {
                 *counts
                     .entry(a.key.clone())
                     .or_default()

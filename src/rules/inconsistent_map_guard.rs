@@ -101,7 +101,7 @@ fn share_a_lock(a: &GuardedAccess<'_>, b: &GuardedAccess<'_>) -> bool {
         || b.caller_locked
         || a.locks
             .iter()
-            .any(|(l, _, _)| !l.0.starts_with("other:") && b.locks.iter().any(|(m, _, _)| m == l))
+            .any(|(l, _, _)| !l.is_other() && b.locks.iter().any(|(m, _, _)| m == l))
 }
 
 /// An access that holds the guard, to show where it is taken.

@@ -127,7 +127,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 if map_node.kind_name() == "selector_expression" {
                     let base = map_node.child_by_field_id(field::OPERAND).map(|b| pkg.text(file, b));
                     let lock = pkg.lock_name(&rlock.receiver, base);
-                    if lock.0.starts_with("other:") {
+                    if lock.is_other() {
                         return;
                     }
                 }

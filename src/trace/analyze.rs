@@ -13,6 +13,7 @@ use super::locate::{Locator, is_std};
 use super::parse::{Crash, CrashKind, Frame, FuncName};
 use crate::diagnostic::Span;
 use crate::model::access::{Access, AccessKind, AccessMatch};
+use crate::model::guards::LockName;
 use crate::model::locks::LockMode;
 use crate::model::scope::Resolved;
 use crate::model::spawn::MapRef;
@@ -342,7 +343,7 @@ fn wants(kind: CrashKind, m: &AccessMatch<'_>, crash_side: bool) -> bool {
 
 struct Held {
     /// Each lock: its name relative to the map's owner (what identifies it), as written, its mode.
-    names: Vec<(String, String, LockMode)>,
+    names: Vec<(LockName, String, LockMode)>,
     caller_locked: bool,
 }
 
@@ -892,7 +893,7 @@ fn explain<'a>(
                     .into_iter()
                     .map(|(r, mode)| {
                         let n = pkg.lock_name(&r, base);
-                        (n.0.clone(), n.display(base), mode)
+                        (n.clone(), n.display(base), mode)
                     })
                     .collect();
                 (names, caller)
