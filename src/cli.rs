@@ -103,6 +103,11 @@ pub enum Command {
     /// in the log or one not traced (its file not found, its line changed),
     /// 2 usage or I/O errors.
     Trace(TraceArgs),
+    /// Run a language server (LSP over standard input and output) that
+    /// lints the package of each open Go file as it is edited.
+    ///
+    /// Editors start it; see the README's "Editor integration" section.
+    Server,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

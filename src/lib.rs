@@ -17,6 +17,7 @@ pub mod parse;
 pub mod prefilter;
 pub mod queries;
 pub mod rules;
+pub mod server;
 pub mod source;
 pub mod stats;
 pub mod suppress;
@@ -297,7 +298,7 @@ pub fn lint_packages(packages: Vec<PackageFiles>, options: Options) -> Outcome {
         while let Some(i) = scheduler.next() {
             let taken = inputs[i].lock().expect("no worker panics").take();
             if let Some((files, settings)) = taken {
-                let r = lint_folder(files, &settings, options);
+                let r = lint_folder(files, &settings, options, &Overlay::new());
                 *results[i].lock().expect("no worker panics") = Some(r);
             }
             // Before a large package's weight is free for the next one.
@@ -414,8 +415,15 @@ struct Read {
     report: bool,
 }
 
-fn read(target: Target) -> Result<Read, String> {
-    match std::fs::read(&target.path) {
+/// Texts that replace files on disk, by path: an editor's unsaved buffers.
+pub type Overlay = HashMap<PathBuf, Vec<u8>>;
+
+fn read(target: Target, overlay: &Overlay) -> Result<Read, String> {
+    let text = match overlay.get(&target.path) {
+        Some(text) => Ok(text.clone()),
+        None => std::fs::read(&target.path),
+    };
+    match text {
         Ok(text) => {
             // Generated code is part of its package's model, but nobody edits it to fix a finding.
             let report = target.report && !discover::is_generated(&text);
@@ -459,7 +467,12 @@ fn package_name(file: &SourceFile) -> String {
     }
 }
 
-fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> PackageResult {
+fn lint_folder(
+    targets: Vec<Target>,
+    settings: &Settings,
+    options: Options,
+    overlay: &Overlay,
+) -> PackageResult {
     let mut result = PackageResult {
         diagnostics: Vec::new(),
         sources: Vec::new(),
@@ -478,7 +491,7 @@ fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> P
         std::mem::replace(&mut clock, now).elapsed()
     };
     let mut texts = Vec::new();
-    for r in targets.into_iter().map(read) {
+    for r in targets.into_iter().map(|t| read(t, overlay)) {
         match r {
             Ok(r) => texts.push(r),
             Err(e) => result.errors.push(e),
@@ -603,6 +616,66 @@ fn lint_folder(targets: Vec<Target>, settings: &Settings, options: Options) -> P
     }
     result.stats.rules += lap();
     result
+}
+
+/// Lints the package in one folder (not below it) as an editor sees it: the
+/// texts of `overlay` replace the files on disk, and a file of `overlay` that
+/// is not on disk yet is part of the package too. Files are shown by their
+/// path as given. The configuration is looked up from `dir` as on the command
+/// line; a configuration that cannot be used is the error.
+pub fn lint_folder_overlay(
+    dir: &Path,
+    overlay: &Overlay,
+    source: config::Source,
+) -> Result<Outcome, config::ConfigError> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| !e.file_type().is_ok_and(|t| t.is_dir()))
+                .filter(|e| discover::is_go_file(&e.file_name().to_string_lossy()))
+                .map(|e| dir.join(e.file_name()))
+                .collect()
+        })
+        .unwrap_or_default();
+    paths.extend(
+        overlay
+            .keys()
+            .filter(|p| p.parent() == Some(dir) && !paths.contains(p))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    paths.sort();
+    let config = config::Resolver::new(source).for_dir(dir)?;
+    let canonical_dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let targets = paths
+        .into_iter()
+        .map(|path| Target {
+            display: path.to_string_lossy().into_owned(),
+            report: !config.as_ref().is_some_and(|c| {
+                path.file_name()
+                    .is_some_and(|name| c.excludes(&canonical_dir.join(name)))
+            }),
+            path,
+        })
+        .collect();
+    let settings = settings_for(config.as_deref(), &RuleOverrides::default());
+    let r = lint_folder(targets, &settings, Options::default(), overlay);
+    let mut outcome = Outcome {
+        diagnostics: r.diagnostics,
+        sources: r.sources.into_iter().collect(),
+        errors: r.errors,
+        warnings: r.warnings,
+        files_checked: r.files,
+        checked_files: r.checked,
+        baseline_hidden: 0,
+        stats: r.stats,
+    };
+    outcome
+        .diagnostics
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    outcome.diagnostics.dedup();
+    Ok(outcome)
 }
 
 /// Renderers show the lossy UTF-8 text of a file; where invalid bytes were
