@@ -271,7 +271,9 @@ fn defer_recover_removal(
     let defer_at = line_start + before.trim_end().strip_suffix("defer")?.len();
     let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
     let after = text[end..line_end].trim();
-    let alone = before.trim() == "defer" && (after.is_empty() || after == ";");
+    // A comment after it is about it, and goes with it.
+    let alone =
+        before.trim() == "defer" && (after.is_empty() || after == ";" || after.starts_with("//"));
     let (from, to) = if alone {
         (line_start, line_end)
     } else {
