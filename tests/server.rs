@@ -382,3 +382,77 @@ fn a_syntax_error_is_a_diagnostic_not_a_crash() {
     client.timeout = Duration::from_secs(60);
     assert_eq!(client.shutdown().code(), Some(0));
 }
+
+/// Neovim (0.7 has no `vim.lsp.start`: `start_client` and `buf_attach_client`)
+/// attaches the server to a racy Go file; the diagnostics it shows are
+/// written to a file and checked.
+#[test]
+fn neovim_shows_the_diagnostics() {
+    if std::process::Command::new("nvim")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: nvim is not on PATH (apt-get install neovim)");
+        return;
+    }
+    let racy = racy();
+    let (_tmp, root) = workspace(&[("main.go", &racy)]);
+    let out = root.join("diagnostics.txt");
+    let script = root.join("attach.lua");
+    let lua_string = |p: &Path| format!("{:?}", p.to_str().unwrap());
+    std::fs::write(
+        &script,
+        format!(
+            r#"
+local client_id = vim.lsp.start_client({{
+  name = "gomaplint",
+  cmd = {{ {binary}, "server" }},
+  root_dir = {root},
+}})
+vim.cmd("edit " .. vim.fn.fnameescape({file}))
+local buf = vim.api.nvim_get_current_buf()
+vim.lsp.buf_attach_client(buf, client_id)
+vim.wait(30000, function() return #vim.diagnostic.get(buf) > 0 end, 50)
+local lines = {{}}
+for _, d in ipairs(vim.diagnostic.get(buf)) do
+  local code = d.code or (d.user_data and d.user_data.lsp and d.user_data.lsp.code) or ""
+  table.insert(lines, string.format("%d:%d:%s:%s:%s", d.lnum, d.col, code, d.source or "", d.message:gsub("\n.*", "")))
+end
+vim.fn.writefile(lines, {out})
+vim.lsp.stop_client(client_id)
+vim.cmd("qa!")
+"#,
+            binary = lua_string(Path::new(env!("CARGO_BIN_EXE_gomaplint"))),
+            root = lua_string(&root),
+            file = lua_string(&root.join("main.go")),
+            out = lua_string(&out),
+        ),
+    )
+    .unwrap();
+    let mut nvim = std::process::Command::new("nvim")
+        .args(["--headless", "--clean", "-c"])
+        .arg(format!("luafile {}", script.display()))
+        .current_dir(&root)
+        .env("XDG_CACHE_HOME", root.join("cache"))
+        .env("XDG_STATE_HOME", root.join("state"))
+        .env("XDG_DATA_HOME", root.join("data"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("start nvim");
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while nvim.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = nvim.kill();
+            panic!("nvim did not finish within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let shown = std::fs::read_to_string(&out).unwrap_or_default();
+    assert_eq!(
+        shown,
+        "16:3:GML001:gomaplint:map `counts` is written by concurrent goroutines without a lock\n",
+        "what Neovim shows"
+    );
+}
