@@ -46,6 +46,13 @@ fn run(cli: Cli) -> io::Result<u8> {
         Some(Command::Trace(args)) => return trace(args, &mut out),
         Some(Command::Server) => {
             drop(out);
+            if io::stdin().is_terminal() {
+                eprintln!(
+                    "gomaplint: the language server speaks LSP on standard input: editors start it \
+                     (see the README's \"Editor integration\"); to lint a folder named `server`, \
+                     run `gomaplint ./server`"
+                );
+            }
             return Ok(match gomaplint::server::run() {
                 Ok(()) => EXIT_CLEAN,
                 Err(e) => {

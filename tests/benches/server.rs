@@ -4,7 +4,7 @@
 //! or Go from `tests/tools/go-toolchain.sh`) in the server, then edits it
 //! again and again (a comment added at its end) and times each edit from the
 //! `didChange` sent to the `publishDiagnostics` for that version received:
-//! the whole package (72 files, 2.2 MB with its tests) linted from the
+//! the whole package (72 files, 1.6 MB with its tests) linted from the
 //! editor's text and the files on disk. The debounce delay is set to 0 so
 //! that the analysis is what is timed; an editor waits the default 150 ms
 //! more after the last key. Prints the median, the fastest and the slowest
