@@ -68,19 +68,27 @@ impl Server {
             texts
                 .entry(path.to_string())
                 .or_insert_with(|| {
-                    let open = Url::from_file_path(path)
-                        .ok()
-                        .and_then(|uri| documents.get(&uri))
+                    let open = documents
+                        .values()
+                        .find(|d| d.path.as_os_str() == path)
                         .map(|d| d.text.clone());
                     open.or_else(|| outcome.sources.get(path).map(|s| Arc::from(s.as_str())))
                         .or_else(|| std::fs::read_to_string(path).ok().map(Arc::from))
                 })
                 .clone()
         };
+        // An open file keeps the URI its editor gave, however it spells the path.
+        let uri_of = |path: &str| -> Option<Url> {
+            documents
+                .iter()
+                .find(|(_, d)| d.path.as_os_str() == path)
+                .map(|(uri, _)| uri.clone())
+                .or_else(|| Url::from_file_path(path).ok())
+        };
         let mut by_file: BTreeMap<Url, (Vec<lsp_types::Diagnostic>, Vec<Finding>)> =
             BTreeMap::new();
         for d in &outcome.diagnostics {
-            let Ok(uri) = Url::from_file_path(&d.span.path) else {
+            let Some(uri) = uri_of(&d.span.path) else {
                 continue;
             };
             let lsp = convert::diagnostic(d, &mut text_of, encoding, docs_folder.as_deref());
@@ -96,7 +104,7 @@ impl Server {
         }
         for warning in &outcome.warnings {
             if let Some((path, line, column, message)) = split_warning(warning) {
-                let Ok(uri) = Url::from_file_path(path) else {
+                let Some(uri) = uri_of(path) else {
                     continue;
                 };
                 let start = match text_of(path) {
