@@ -456,3 +456,60 @@ vim.cmd("qa!")
         "what Neovim shows"
     );
 }
+
+/// The related information is the evidence that the text output shows: the
+/// other access and where each side starts, as the library labels them.
+#[test]
+fn related_information_is_the_finding_s_labels() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/concurrent_map_read_write/racy_handler_ranges_while_janitor_deletes");
+    let text = std::fs::read_to_string(dir.join("main.go")).unwrap();
+    let (_tmp, root) = workspace(&[("main.go", &text)]);
+    let file = uri(&root.join("main.go"));
+    let expected = gomaplint::lint(&[dir.to_string_lossy().into_owned()]).diagnostics;
+    assert!(!expected.is_empty());
+    let mut client = start(&root);
+    client.open(&file, &text, 1);
+    let got = client.diagnostics(&file, 1);
+    assert_eq!(got.len(), expected.len(), "{got:#?}");
+    for (lsp, d) in got.iter().zip(&expected) {
+        assert_eq!(lsp["code"], d.code);
+        assert_eq!(lsp["range"]["start"]["line"], json!(d.span.line - 1));
+        let related: Vec<(u64, &str)> = lsp["relatedInformation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["location"]["range"]["start"]["line"].as_u64().unwrap() + 1,
+                    r["message"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let labels: Vec<(u64, &str)> = d
+            .labels
+            .iter()
+            .map(|l| (l.span.line as u64, l.message.as_str()))
+            .collect();
+        assert_eq!(related, labels);
+    }
+    let messages: Vec<&str> = got[0]["relatedInformation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("net/http runs this handler"))
+            && messages
+                .iter()
+                .any(|m| m.contains("writes the same map here"))
+            && messages
+                .iter()
+                .any(|m| m.starts_with("the writer starts here")),
+        "{messages:#?}"
+    );
+    assert_eq!(client.shutdown().code(), Some(0));
+}
