@@ -25,8 +25,19 @@ impl Server {
         let (Some(findings), Some(doc)) = (self.findings.get(uri), self.documents.get(uri)) else {
             return Vec::new();
         };
+        // Only quick fixes here: a client that asks for other kinds gets none.
+        let wanted = p.context.only.as_ref().is_none_or(|only| {
+            only.iter()
+                .any(|k| CodeActionKind::QUICKFIX.as_str().starts_with(k.as_str()))
+        });
+        if !wanted {
+            return Vec::new();
+        }
         let mut actions = Vec::new();
-        for f in findings.iter().filter(|f| overlaps(&f.range, &p.range)) {
+        for f in findings
+            .iter()
+            .filter(|f| overlaps(&f.diagnostic.range, &p.range))
+        {
             let edit = |edits: Vec<TextEdit>| WorkspaceEdit {
                 changes: Some(HashMap::from([(uri.clone(), edits)])),
                 ..WorkspaceEdit::default()
@@ -35,13 +46,14 @@ impl Server {
                 actions.push(CodeActionOrCommand::CodeAction(CodeAction {
                     title: "Remove `defer recover()`: it recovers nothing".into(),
                     kind: Some(CodeActionKind::QUICKFIX),
+                    diagnostics: Some(vec![f.diagnostic.clone()]),
                     edit: Some(edit(vec![TextEdit::new(removal, String::new())])),
                     is_preferred: Some(true),
                     ..CodeAction::default()
                 }));
             }
             // Above the finding's line, indented as it is; the reason is the user's to write.
-            let line = f.range.start.line;
+            let line = f.diagnostic.range.start.line;
             let line_start = convert::offset(&doc.text, Position::new(line, 0), self.encoding);
             let indent: String = doc.text[line_start..]
                 .chars()
@@ -51,6 +63,7 @@ impl Server {
             actions.push(CodeActionOrCommand::CodeAction(CodeAction {
                 title: format!("Suppress {} on this line (write the reason)", f.code),
                 kind: Some(CodeActionKind::QUICKFIX),
+                diagnostics: Some(vec![f.diagnostic.clone()]),
                 edit: Some(edit(vec![TextEdit::new(
                     Range::new(at, at),
                     format!("{indent}//gomaplint:ignore {} \n", f.code),
@@ -66,14 +79,15 @@ impl Server {
         let findings = self.findings.get(&at.text_document.uri)?;
         let mut codes: Vec<&'static str> = findings
             .iter()
-            .filter(|f| contains(&f.range, at.position))
+            .filter(|f| contains(&f.diagnostic.range, at.position))
             .map(|f| f.code)
             .collect();
         codes.sort_unstable();
         codes.dedup();
         let range = findings
             .iter()
-            .find(|f| contains(&f.range, at.position))?
+            .find(|f| contains(&f.diagnostic.range, at.position))?
+            .diagnostic
             .range;
         let value = codes
             .iter()

@@ -51,7 +51,7 @@ struct Document {
 
 /// A published finding, kept for code actions and hover.
 struct Finding {
-    range: lsp_types::Range,
+    diagnostic: lsp_types::Diagnostic,
     code: &'static str,
     /// For `defer recover()`: the text to delete to remove it.
     removal: Option<lsp_types::Range>,

@@ -96,7 +96,7 @@ impl Server {
                 text_of(&d.span.path).and_then(|text| defer_recover_removal(&text, d, encoding));
             let entry = by_file.entry(uri).or_default();
             entry.1.push(Finding {
-                range: lsp.range,
+                diagnostic: lsp.clone(),
                 code: d.code,
                 removal,
             });
