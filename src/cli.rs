@@ -16,7 +16,8 @@ pub enum Color {
 /// `fatal error: concurrent map writes`.
 ///
 /// Exit status: 0 no findings, 1 findings, 2 usage or I/O errors.
-/// `gomaplint trace` explains a crash log instead (see `gomaplint trace --help`).
+/// `gomaplint trace` explains a crash log instead (see `gomaplint trace --help`);
+/// `gomaplint server` is a language server for editors.
 #[derive(Debug, Parser)]
 #[command(
     name = "gomaplint",
