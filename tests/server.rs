@@ -513,3 +513,38 @@ fn related_information_is_the_finding_s_labels() {
     );
     assert_eq!(client.shutdown().code(), Some(0));
 }
+
+/// Edits in quick succession make one run: only the newest version is
+/// published, the older ones are dropped as stale.
+#[test]
+fn quick_edits_publish_only_the_newest_version() {
+    let racy = racy();
+    let (_tmp, root) = workspace(&[("main.go", &racy)]);
+    let file = uri(&root.join("main.go"));
+    let mut client = Client::start(
+        Path::new(env!("CARGO_BIN_EXE_gomaplint")),
+        &root,
+        json!({}),
+        json!({ "debounceMs": 400 }),
+    );
+    client.open(&file, &racy, 1);
+    assert_eq!(codes(&client.diagnostics(&file, 1)), ["GML001"]);
+    // Typing: the racy text with more and more of a comment, then the safe twin.
+    for version in 2..=5 {
+        client.change(&file, &format!("{racy}// typing {version}\n"), version);
+    }
+    client.change(&file, &safe(), 6);
+    assert_eq!(client.diagnostics(&file, 6), Vec::<Value>::new());
+    let reply = client.request("shutdown", Value::Null);
+    assert!(reply.get("error").is_none());
+    let stale: Vec<Value> = (2..=5)
+        .filter_map(|v| {
+            client.take_if(|m| {
+                m["method"] == "textDocument/publishDiagnostics"
+                    && m["params"]["version"] == json!(v)
+            })
+        })
+        .collect();
+    assert!(stale.is_empty(), "published for stale versions: {stale:#?}");
+    client.notify("exit", Value::Null);
+}

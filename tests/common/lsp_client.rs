@@ -158,6 +158,16 @@ impl Client {
         }
     }
 
+    /// A message already read that `wanted` accepts, taken off the backlog
+    /// (and everything that came before it read first).
+    pub fn take_if(&mut self, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
+        while let Ok(msg) = self.inbox.try_recv() {
+            self.backlog.push(msg);
+        }
+        let i = self.backlog.iter().position(wanted)?;
+        Some(self.backlog.remove(i))
+    }
+
     /// The diagnostics published for `uri` at document version `version`.
     pub fn diagnostics(&mut self, uri: &str, version: i64) -> Vec<Value> {
         let msg = self.wait_for(&format!("diagnostics for {uri} version {version}"), |m| {
