@@ -139,6 +139,8 @@ fn serve(connection: Connection) -> Result<(), String> {
     connection
         .initialize_finish(id, result)
         .map_err(|e| format!("the initialize handshake failed: {e}"))?;
+    // While the editor opens its first file.
+    std::thread::spawn(crate::rules::compile_queries);
     let (done_tx, done_rx) = crossbeam_channel::unbounded();
     let jobs = worker::spawn(lint, done_tx);
     let mut server = Server {

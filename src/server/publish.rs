@@ -309,4 +309,60 @@ mod tests {
         );
         assert_eq!(split_warning("no place here"), None);
     }
+
+    #[test]
+    fn character_columns_become_positions() {
+        let text = "a\n\té😀x\n";
+        // Column 4 of line 2 is `x`, after a tab, `é` and `😀`.
+        assert_eq!(
+            char_position(text, 2, 4, convert::Encoding::Utf16),
+            Position::new(1, 4)
+        );
+        assert_eq!(
+            char_position(text, 2, 4, convert::Encoding::Utf8),
+            Position::new(1, 7)
+        );
+    }
+
+    fn removal(text: &str) -> Option<String> {
+        let start = text.find("recover()").unwrap();
+        let d = crate::diagnostic::Diagnostic {
+            code: "GML002",
+            name: "recover-cannot-catch-map-race",
+            severity: crate::diagnostic::Severity::Warning,
+            message: String::new(),
+            span: crate::diagnostic::Span {
+                path: "a.go".into(),
+                line: 1,
+                column: 1,
+                end_line: 1,
+                end_column: 1,
+                start_byte: start,
+                end_byte: start + "recover()".len(),
+            },
+            label: String::new(),
+            labels: Vec::new(),
+            help: None,
+        };
+        let range = defer_recover_removal(text, &d, convert::Encoding::Utf8)?;
+        let from = convert::offset(text, range.start, convert::Encoding::Utf8);
+        let to = convert::offset(text, range.end, convert::Encoding::Utf8);
+        let mut out = text.to_string();
+        out.replace_range(from..to, "");
+        Some(out)
+    }
+
+    #[test]
+    fn defer_recover_goes_with_its_line_when_alone() {
+        assert_eq!(
+            removal("\tx()\n\tdefer recover() // no\n\ty()\n").as_deref(),
+            Some("\tx()\n\ty()\n")
+        );
+        assert_eq!(
+            removal("\tx(); defer recover(); y()\n").as_deref(),
+            Some("\tx(); ; y()\n")
+        );
+        // Not deferred: nothing to remove.
+        assert_eq!(removal("\tr := recover()\n"), None);
+    }
 }
