@@ -298,7 +298,7 @@ pub fn lint_packages(packages: Vec<PackageFiles>, options: Options) -> Outcome {
         while let Some(i) = scheduler.next() {
             let taken = inputs[i].lock().expect("no worker panics").take();
             if let Some((files, settings)) = taken {
-                let r = lint_folder(files, &settings, options, &Overlay::new());
+                let r = lint_folder(files, &settings, options, &Overlay::new(), None);
                 *results[i].lock().expect("no worker panics") = Some(r);
             }
             // Before a large package's weight is free for the next one.
@@ -467,11 +467,54 @@ fn package_name(file: &SourceFile) -> String {
     }
 }
 
+/// Syntax trees kept from one run to the next (`gomaplint server`): a file
+/// whose text has not changed is not parsed again. It holds the trees of the
+/// last few package folders linted.
+#[derive(Default)]
+pub struct TreeCache {
+    /// Most recently used last: per folder, per file, its text's hash and tree.
+    folders: Vec<(PathBuf, FolderTrees)>,
+}
+
+/// Per file of a folder: the hash of the text it was parsed from, and its tree.
+type FolderTrees = HashMap<PathBuf, (u64, tree_sitter::Tree)>;
+
+impl TreeCache {
+    /// Package folders whose trees are kept: about 30 times their source
+    /// in memory (45 MB for `net/http`).
+    const FOLDERS: usize = 4;
+
+    fn get(&self, path: &Path, text: &[u8]) -> Option<tree_sitter::Tree> {
+        let dir = path.parent()?;
+        let (_, files) = self.folders.iter().find(|(d, _)| d == dir)?;
+        let (hash, tree) = files.get(path)?;
+        (*hash == xxhash_rust::xxh3::xxh3_64(text)).then(|| tree.clone())
+    }
+
+    /// Keeps the trees of a folder's parsed files, in place of what it held.
+    fn keep(&mut self, dir: PathBuf, files: &[SourceFile]) {
+        self.folders.retain(|(d, _)| *d != dir);
+        if self.folders.len() >= Self::FOLDERS {
+            self.folders.remove(0);
+        }
+        let trees = files
+            .iter()
+            .filter(|f| f.is_parsed())
+            .map(|f| {
+                let hash = xxhash_rust::xxh3::xxh3_64(&f.text);
+                (f.path.clone(), (hash, f.tree().clone()))
+            })
+            .collect();
+        self.folders.push((dir, trees));
+    }
+}
+
 fn lint_folder(
     targets: Vec<Target>,
     settings: &Settings,
     options: Options,
     overlay: &Overlay,
+    trees: Option<&mut TreeCache>,
 ) -> PackageResult {
     let mut result = PackageResult {
         diagnostics: Vec::new(),
@@ -536,11 +579,11 @@ fn lint_folder(
         // Parsed when the model first needs them: its questions reach few
         // files of most packages.
         for r in texts {
-            files.push(SourceFile::unparsed(
-                r.target.path,
-                r.target.display,
-                r.text,
-            ));
+            let (path, display, text) = (r.target.path, r.target.display, r.text);
+            files.push(match trees.as_deref().and_then(|c| c.get(&path, &text)) {
+                Some(tree) => SourceFile::new(path, display, text, tree),
+                None => SourceFile::unparsed(path, display, text),
+            });
             reported.push(r.report);
         }
     } else {
@@ -603,6 +646,9 @@ fn lint_folder(
             .extend(directives[i].problems.iter().cloned());
     }
     result.stats.files_parsed = files.iter().filter(|f| f.is_parsed()).count();
+    if let (Some(cache), Some(dir)) = (trees, files.first()) {
+        cache.keep(parent_dir(&dir.path), &files);
+    }
     for f in &files {
         if result.diagnostics.iter().any(|d| d.span.path == f.display) {
             let text = String::from_utf8_lossy(&f.text).into_owned();
@@ -627,6 +673,7 @@ pub fn lint_folder_overlay(
     dir: &Path,
     overlay: &Overlay,
     source: config::Source,
+    trees: Option<&mut TreeCache>,
 ) -> Result<Outcome, config::ConfigError> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|entries| {
@@ -660,7 +707,7 @@ pub fn lint_folder_overlay(
         })
         .collect();
     let settings = settings_for(config.as_deref(), &RuleOverrides::default());
-    let r = lint_folder(targets, &settings, Options::default(), overlay);
+    let r = lint_folder(targets, &settings, Options::default(), overlay, trees);
     let mut outcome = Outcome {
         diagnostics: r.diagnostics,
         sources: r.sources.into_iter().collect(),
@@ -691,4 +738,8 @@ fn remap_to_lossy(file: &SourceFile, d: &mut Diagnostic) {
     for label in &mut d.labels {
         remap(&mut label.span);
     }
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    path.parent().map(Path::to_path_buf).unwrap_or_default()
 }

@@ -548,3 +548,37 @@ fn quick_edits_publish_only_the_newest_version() {
     assert!(stale.is_empty(), "published for stale versions: {stale:#?}");
     client.notify("exit", Value::Null);
 }
+
+/// The server keeps the trees of files that did not change between runs;
+/// over every fixture folder, a run on kept trees finds what a fresh run finds.
+#[test]
+fn kept_trees_give_the_same_findings() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut folders = Vec::new();
+    for rule in std::fs::read_dir(&fixtures).unwrap() {
+        let rule = rule.unwrap().path();
+        if rule.is_dir() && !rule.file_name().unwrap().to_string_lossy().starts_with('_') {
+            for case in std::fs::read_dir(rule).unwrap() {
+                folders.push(case.unwrap().path());
+            }
+        }
+    }
+    folders.sort();
+    assert!(folders.len() > 100);
+    let lint = |dir: &Path, trees: Option<&mut gomaplint::TreeCache>| {
+        let outcome = gomaplint::lint_folder_overlay(
+            dir,
+            &gomaplint::Overlay::new(),
+            gomaplint::config::Source::Isolated,
+            trees,
+        )
+        .unwrap();
+        (outcome.diagnostics, outcome.warnings)
+    };
+    let mut trees = gomaplint::TreeCache::default();
+    for dir in &folders {
+        let fresh = lint(dir, None);
+        lint(dir, Some(&mut trees));
+        assert_eq!(lint(dir, Some(&mut trees)), fresh, "{}", dir.display());
+    }
+}

@@ -186,8 +186,9 @@ fn serve(connection: Connection) -> Result<(), String> {
 fn lint(
     dir: &std::path::Path,
     overlay: &crate::Overlay,
+    trees: &mut crate::TreeCache,
 ) -> Result<crate::Outcome, crate::config::ConfigError> {
-    crate::lint_folder_overlay(dir, overlay, crate::config::Source::Discover)
+    crate::lint_folder_overlay(dir, overlay, crate::config::Source::Discover, Some(trees))
 }
 
 impl Server {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::config::ConfigError;
-use crate::{Outcome, Overlay};
+use crate::{Outcome, Overlay, TreeCache};
 
 /// A request to lint the package in `dir` with the editor's texts of its open files.
 pub struct Job {
@@ -31,7 +31,9 @@ pub struct Done {
     pub elapsed: Duration,
 }
 
-pub type Lint = fn(&Path, &Overlay) -> Result<Outcome, ConfigError>;
+/// Lints a package folder; the cache keeps the trees of files that do not
+/// change from one run to the next.
+pub type Lint = fn(&Path, &Overlay, &mut TreeCache) -> Result<Outcome, ConfigError>;
 
 /// Starts the thread; it ends when the job sender is dropped.
 pub fn spawn(lint: Lint, done: Sender<Done>) -> Sender<Job> {
@@ -46,6 +48,7 @@ pub fn spawn(lint: Lint, done: Sender<Done>) -> Sender<Job> {
 fn run(lint: Lint, inbox: &Receiver<Job>, done: &Sender<Done>) {
     // The newest job per package folder.
     let mut pending: BTreeMap<PathBuf, Job> = BTreeMap::new();
+    let mut trees = TreeCache::default();
     loop {
         let next_due = pending.values().map(|j| j.due).min();
         let received = match next_due {
@@ -71,8 +74,14 @@ fn run(lint: Lint, inbox: &Receiver<Job>, done: &Sender<Done>) {
         };
         let job = pending.remove(&dir).expect("found above");
         let start = Instant::now();
-        let result = catch_unwind(AssertUnwindSafe(|| lint(&job.dir, &job.overlay)))
-            .map_err(|panic| panic_message(panic.as_ref()));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            lint(&job.dir, &job.overlay, &mut trees)
+        }))
+        .map_err(|panic| {
+            // Nothing of a run that broke is kept.
+            trees = TreeCache::default();
+            panic_message(panic.as_ref())
+        });
         let sent = done.send(Done {
             dir: job.dir,
             generation: job.generation,
@@ -110,7 +119,7 @@ mod tests {
 
     #[test]
     fn a_panic_is_reported_and_the_thread_goes_on() {
-        fn lint(dir: &Path, _: &Overlay) -> Result<Outcome, ConfigError> {
+        fn lint(dir: &Path, _: &Overlay, _: &mut TreeCache) -> Result<Outcome, ConfigError> {
             if dir == Path::new("boom") {
                 panic!("the model broke");
             }
@@ -128,7 +137,7 @@ mod tests {
 
     #[test]
     fn edits_within_the_delay_make_one_run_of_the_newest() {
-        fn lint(_: &Path, _: &Overlay) -> Result<Outcome, ConfigError> {
+        fn lint(_: &Path, _: &Overlay, _: &mut TreeCache) -> Result<Outcome, ConfigError> {
             Ok(Outcome::default())
         }
         let (done_tx, done_rx) = crossbeam_channel::unbounded();
