@@ -77,9 +77,18 @@ fn main() {
         times.push(start.elapsed());
     }
     times.sort();
+    // Linux: the server's peak resident memory.
+    let peak = std::fs::read_to_string(format!("/proc/{}/status", client.pid()))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().to_string()))
+        })
+        .unwrap_or_else(|| "unknown".into());
     println!(
         "server: net/http ({} findings in server.go): open to diagnostics {:.0} ms; \
-         change to diagnostics, {} edits: median {:.0} ms, fastest {:.0} ms, slowest {:.0} ms",
+         change to diagnostics, {} edits: median {:.0} ms, fastest {:.0} ms, slowest {:.0} ms; \
+         peak memory {peak}",
         findings,
         ms(open),
         runs,

@@ -104,6 +104,11 @@ impl Client {
         client
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn send(&mut self, msg: Value) {
         let body = msg.to_string();
         let stdin = self.stdin.as_mut().expect("stdin open");
