@@ -16,7 +16,8 @@ pub enum Color {
 /// `fatal error: concurrent map writes`.
 ///
 /// Exit status: 0 no findings, 1 findings, 2 usage or I/O errors.
-/// `gomaplint trace` explains a crash log instead (see `gomaplint trace --help`).
+/// `gomaplint trace` explains a crash log instead (see `gomaplint trace --help`);
+/// `gomaplint server` is a language server for editors.
 #[derive(Debug, Parser)]
 #[command(
     name = "gomaplint",
@@ -103,6 +104,11 @@ pub enum Command {
     /// in the log or one not traced (its file not found, its line changed),
     /// 2 usage or I/O errors.
     Trace(TraceArgs),
+    /// Run a language server (LSP over standard input and output) that
+    /// lints the package of each open Go file as it is edited.
+    ///
+    /// Editors start it; see the README's "Editor integration" section.
+    Server,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

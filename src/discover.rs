@@ -41,7 +41,8 @@ fn is_skipped_dir(name: &str) -> bool {
     name.starts_with('.') || name.starts_with('_') || name == "vendor" || name == "testdata"
 }
 
-fn is_go_file(name: &str) -> bool {
+/// A Go source file's name, as the go tool sees it.
+pub fn is_go_file(name: &str) -> bool {
     name.ends_with(".go") && !name.starts_with('.') && !name.starts_with('_')
 }
 

@@ -42,8 +42,26 @@ fn run(cli: Cli) -> io::Result<u8> {
     let start = std::time::Instant::now();
     let stdout = io::stdout();
     let mut out = stdout.lock();
-    if let Some(Command::Trace(args)) = cli.command {
-        return trace(args, &mut out);
+    match cli.command {
+        Some(Command::Trace(args)) => return trace(args, &mut out),
+        Some(Command::Server) => {
+            drop(out);
+            if io::stdin().is_terminal() {
+                eprintln!(
+                    "gomaplint: the language server speaks LSP on standard input: editors start it \
+                     (see the README's \"Editor integration\"); to lint a folder named `server`, \
+                     run `gomaplint ./server`"
+                );
+            }
+            return Ok(match gomaplint::server::run() {
+                Ok(()) => EXIT_CLEAN,
+                Err(e) => {
+                    eprintln!("gomaplint: error: language server: {e}");
+                    EXIT_ERROR
+                }
+            });
+        }
+        None => {}
     }
     if cli.list_rules {
         for rule in RULES {
