@@ -231,5 +231,44 @@ pub fn check_package(pkg: &Package<'_>, selection: &Selection) -> Vec<Diagnostic
     for rule in RULES.iter().filter(|r| selection.contains(r.code)) {
         (rule.check)(&ctx, &mut out);
     }
-    out
+    one_per_map_per_statement(pkg, out)
+}
+
+/// Keeps the first of a rule's findings on the same map in the same
+/// statement: `use(e.Env["GOPATH"], e.Env["GOWORK"])` is one race to fix,
+/// not two. The map is the first name the message quotes.
+fn one_per_map_per_statement(pkg: &Package<'_>, diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = rustc_hash::FxHashSet::default();
+    diagnostics
+        .into_iter()
+        .filter(|d| {
+            let Some(file) = pkg.files.iter().position(|f| f.display == d.span.path) else {
+                return true;
+            };
+            let statement = statement_at(pkg, file, d.span.start_byte, d.span.end_byte);
+            let map = d.message.split('`').nth(1).unwrap_or_default().to_string();
+            seen.insert((d.code, file, statement, map))
+        })
+        .collect()
+}
+
+/// The byte range of the innermost statement around a span (the span's own
+/// when it is in no statement): the nearest node whose parent is a statement
+/// list, so that a loop's `range` clause and the statements of its body are
+/// apart.
+fn statement_at(pkg: &Package<'_>, file: usize, start: usize, end: usize) -> (usize, usize) {
+    let source = pkg.files[file];
+    if !source.is_parsed() {
+        return (start, end);
+    }
+    let root = source.tree().root_node();
+    let Some(node) = root.descendant_for_byte_range(start, end) else {
+        return (start, end);
+    };
+    let mut chain: Vec<tree_sitter::Node<'_>> = crate::model::ancestors(node).collect();
+    chain.insert(0, node);
+    chain
+        .windows(2)
+        .find(|w| w[1].kind() == "statement_list")
+        .map_or((start, end), |w| (w[0].start_byte(), w[0].end_byte()))
 }
