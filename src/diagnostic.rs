@@ -55,6 +55,31 @@ pub struct Diagnostic {
     pub label: String,
     pub labels: Vec<Label>,
     pub help: Option<String>,
+    /// Why the access can race, where the rule knows: each side's concurrent
+    /// code, from where it starts to the access.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witness: Option<Witness>,
+}
+
+/// The evidence of a race: the sides that can run at the same time. One side
+/// with `runs_twice` is code that runs many times at once (a `go` statement in
+/// a loop, a served handler) racing with another run of itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Witness {
+    pub sides: Vec<Side>,
+    pub runs_twice: bool,
+}
+
+/// One side of a race: where its concurrent code starts (the `go` statement,
+/// the handler, or the function that started a goroutine and goes on), the
+/// calls that lead from there to the access, and the access.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Side {
+    pub root: Label,
+    pub calls: Vec<Label>,
+    pub access: Label,
+    /// The locks held at the access, as written.
+    pub locks: Vec<String>,
 }
 
 impl Diagnostic {

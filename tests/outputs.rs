@@ -227,3 +227,58 @@ fn json_snapshot() {
     );
     insta::assert_snapshot!(String::from_utf8(out.stdout).unwrap());
 }
+
+/// A goroutine rule's finding carries its witness: in SARIF, one code flow
+/// with a thread flow per side, each from where its code starts to its access.
+#[test]
+fn sarif_code_flows_show_both_sides_of_a_race() {
+    let log = sarif(&["concurrent_map_read_write/racy_two_reads_in_one_statement"]);
+    let result = &log["runs"][0]["results"][0];
+    let flows = result["codeFlows"][0]["threadFlows"].as_array().unwrap();
+    assert_eq!(flows.len(), 2, "{result:#}");
+    let line_of = |step: &serde_json::Value| {
+        step["location"]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .unwrap()
+    };
+    let first: Vec<&serde_json::Value> = flows[0]["locations"].as_array().unwrap().iter().collect();
+    let second: Vec<&serde_json::Value> =
+        flows[1]["locations"].as_array().unwrap().iter().collect();
+    // The goroutine: started at line 10, reads at line 11 (the result's own location).
+    assert_eq!(line_of(first[0]), 10);
+    assert_eq!(
+        line_of(first.last().unwrap()),
+        result["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .unwrap()
+    );
+    // The starter: goes on after line 10 and writes at line 14.
+    assert_eq!(line_of(second[0]), 10);
+    assert_eq!(line_of(second.last().unwrap()), 14);
+    assert_eq!(
+        second.last().unwrap()["location"]["message"]["text"],
+        "writes the map here"
+    );
+}
+
+/// Code that races with another run of itself has one side, run twice.
+#[test]
+fn json_witness_of_code_that_runs_many_times_at_once() {
+    let out = run(
+        &[
+            "--format",
+            "json",
+            "unsynchronized_map_write/racy_loop_counter",
+        ],
+        &fixtures(),
+    );
+    let findings: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let witness = &findings[0]["witness"];
+    assert_eq!(witness["runs_twice"], true, "{findings:#}");
+    assert_eq!(witness["sides"].as_array().unwrap().len(), 1);
+    assert_eq!(witness["sides"][0]["access"]["line"], findings[0]["line"]);
+    let log = sarif(&["unsynchronized_map_write/racy_loop_counter"]);
+    let flows = &log["runs"][0]["results"][0]["codeFlows"][0]["threadFlows"];
+    assert_eq!(flows.as_array().unwrap().len(), 2);
+    assert_eq!(flows[0], flows[1]);
+}

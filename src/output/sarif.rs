@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::Emitter;
 use crate::Outcome;
-use crate::diagnostic::{Severity, Span};
+use crate::diagnostic::{Label, Severity, Side, Span, Witness};
 use crate::rules::{RULES, precision};
 
 pub struct Sarif;
@@ -99,6 +99,39 @@ fn rule_descriptor(rule: &crate::rules::Rule) -> Value {
     })
 }
 
+/// A race's witness as one code flow with a thread flow per side, from where
+/// the side's concurrent code starts to its access: code scanning shows the
+/// two paths. Code that races with another run of itself has two equal flows.
+fn code_flows(witness: &Witness) -> Value {
+    let step = |label: &Label| {
+        let mut loc = location(&label.span);
+        loc["message"] = json!({ "text": label.message });
+        json!({ "location": loc })
+    };
+    let flow = |side: &Side| {
+        let mut steps = vec![step(&side.root)];
+        steps.extend(side.calls.iter().map(step));
+        let mut access = side.access.clone();
+        if !side.locks.is_empty() {
+            access.message = format!("{} (holding {})", access.message, side.locks.join(", "));
+        }
+        steps.push(step(&access));
+        json!({ "locations": steps })
+    };
+    let mut flows: Vec<Value> = witness.sides.iter().map(flow).collect();
+    if witness.runs_twice {
+        flows.extend(witness.sides.iter().map(flow));
+    }
+    json!([{
+        "message": { "text": if witness.runs_twice {
+            "the same code, running twice at once"
+        } else {
+            "two pieces of code that can run at the same time"
+        } },
+        "threadFlows": flows,
+    }])
+}
+
 impl Emitter for Sarif {
     fn emit(&self, out: &mut dyn Write, outcome: &Outcome) -> io::Result<()> {
         let fingerprints = crate::fingerprint::fingerprints(outcome);
@@ -122,7 +155,7 @@ impl Emitter for Sarif {
                     Some(help) => format!("{}. {} (help: {help})", d.message, d.label),
                     None => format!("{}. {}", d.message, d.label),
                 };
-                json!({
+                let mut result = json!({
                     "ruleId": d.code,
                     "ruleIndex": RULES.iter().position(|r| r.code == d.code).unwrap_or(0),
                     "level": level(d.severity),
@@ -130,7 +163,11 @@ impl Emitter for Sarif {
                     "locations": [location(&d.span)],
                     "relatedLocations": related,
                     "partialFingerprints": { "gomaplint/v1": fingerprint },
-                })
+                });
+                if let Some(witness) = &d.witness {
+                    result["codeFlows"] = code_flows(witness);
+                }
+                result
             })
             .collect();
         let mut driver = json!({

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use super::spawn_labels::{
-    access_span, other_access_labels, spawn_label, starter_access_label, via_label,
+    access_span, other_access_labels, race_witness, spawn_label, starter_access_label, via_label,
 };
 use super::{Context, Rule};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -141,6 +141,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 "guard every access of `{map}` with one `sync.RWMutex` (`RLock` to read, `Lock` to write), \
                  or use `sync.Map`"
             )),
+            witness: Some(race_witness(ctx, race, "reads the map", "writes the map")),
         });
     }
 }

@@ -251,6 +251,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             span: pkg.files[a.file].node_span(a.node),
             label,
             labels,
+            witness: None,
             help: Some(format!(
                 "take `{guard}` around this access as the other accesses do; if the caller already holds it, \
                  name the function `...Locked` or say so in its doc comment"

@@ -177,6 +177,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                         span: source.node_span(ret),
                         message: format!("`{guard}` is released when this function returns"),
                     }],
+                    witness: None,
                     help: Some(format!("return a copy made under the lock (`maps.Clone({map})`)")),
                 });
                 return;
@@ -245,6 +246,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                     span: source.node_span(take),
                     message: format!("`{name}` takes the map itself, not a copy, while `{guard}` is held"),
                 }],
+                witness: None,
                 help: Some(format!(
                     "keep `{guard}` until the last use of `{name}`, or copy the map under the lock (`maps.Clone`)"
                 )),

@@ -154,6 +154,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                         span: source.node_span(rlock.call),
                         message: "`RLock` admits many goroutines at once: readers and other writers".into(),
                     }],
+                    witness: None,
                     help: Some(format!(
                         "take `{}.Lock()` to write the map (check again under it in a get-or-fill path), \
                          or use `sync.Map`",

@@ -186,6 +186,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                 span: source.node_span(call),
                 label: label.into(),
                 labels: std::mem::take(&mut labels),
+                witness: None,
                 help: Some(help.into()),
             });
         });

@@ -2,8 +2,9 @@
 //! every rule explains them the same way.
 
 use super::Context;
-use crate::diagnostic::{Label, Span};
+use crate::diagnostic::{Label, Side, Span, Witness};
 use crate::model::access::Access;
+use crate::model::races::{Race, Reason};
 use crate::model::spawn::{Spawn, SpawnKind};
 use crate::syntax::field;
 
@@ -105,5 +106,71 @@ pub fn starter_access_label(ctx: &Context<'_, '_>, access: &Access<'_>, message:
     Label {
         span: ctx.pkg.files[file].node_span(node),
         message,
+    }
+}
+
+/// One side of a race in concurrent code: its root, the call from the root's
+/// body that leads to the access, and the access.
+fn side(ctx: &Context<'_, '_>, root: Label, access: &Access<'_>, what: &str) -> Side {
+    let locks = if access.write_locked {
+        vec!["a lock (`Lock`)".to_string()]
+    } else if access.locked {
+        vec!["a read lock (`RLock`)".to_string()]
+    } else {
+        Vec::new()
+    };
+    Side {
+        root,
+        calls: via_label(ctx, access, what).into_iter().collect(),
+        access: Label {
+            span: access_span(ctx, access),
+            message: format!("{what} here"),
+        },
+        locks,
+    }
+}
+
+/// The evidence of a race the goroutine rules report: the racing access's
+/// concurrent code, and the code it overlaps (another goroutine, the code
+/// that started it, or another run of itself).
+pub fn race_witness(
+    ctx: &Context<'_, '_>,
+    race: &Race<'_>,
+    what: &str,
+    other_what: &str,
+) -> Witness {
+    let spawn = ctx.spawn(race.spawn);
+    let self_concurrent = matches!(race.reason, Reason::SelfConcurrent);
+    let mut sides = vec![side(
+        ctx,
+        spawn_label(ctx, spawn, self_concurrent),
+        &race.access,
+        what,
+    )];
+    match &race.reason {
+        Reason::SelfConcurrent => {}
+        Reason::Other {
+            spawn: other,
+            access,
+        } => {
+            let root = spawn_label(ctx, ctx.spawn(*other), false);
+            sides.push(side(ctx, root, access, other_what));
+        }
+        Reason::Starter { access } => {
+            let starter = spawn
+                .starter
+                .map_or("the starting function".to_string(), |f| {
+                    function_name(ctx, spawn.file, f)
+                });
+            let root = Label {
+                span: ctx.pkg.files[spawn.file].node_span(spawn.label),
+                message: format!("{starter} goes on after starting the goroutine here"),
+            };
+            sides.push(side(ctx, root, access, other_what));
+        }
+    }
+    Witness {
+        sides,
+        runs_twice: self_concurrent,
     }
 }

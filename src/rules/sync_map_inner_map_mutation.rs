@@ -217,6 +217,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
                              which every goroutine that loads it shares"
                         ),
                     }],
+                    witness: None,
                     help: Some(format!(
                         "copy the map, change the copy and store it back into `{container}` (copy-on-write), \
                          or guard the inner map with a `sync.Mutex`"

@@ -4,7 +4,8 @@
 use std::sync::LazyLock;
 
 use super::spawn_labels::{
-    access_span, function_name, other_access_labels, spawn_label, starter_access_label, via_label,
+    access_span, function_name, other_access_labels, race_witness, spawn_label,
+    starter_access_label, via_label,
 };
 use super::{Context, Rule};
 use crate::diagnostic::{Diagnostic, Severity};
@@ -162,6 +163,7 @@ fn check(ctx: &Context<'_, '_>, out: &mut Vec<Diagnostic>) {
             label: format!("{written} here without a lock"),
             labels,
             help: Some(help(&map)),
+            witness: Some(race_witness(ctx, race, "writes the map", "uses the map")),
         });
     }
 }

@@ -342,6 +342,7 @@ mod tests {
             },
             label: String::new(),
             labels: Vec::new(),
+            witness: None,
             help: None,
         };
         let range = defer_recover_removal(text, &d, convert::Encoding::Utf8)?;
