@@ -10,31 +10,16 @@
 //! more after the last key. Prints the median, the fastest and the slowest
 //! of `GOMAPLINT_BENCH_RUNS` edits (default 15).
 
+#[path = "../common/mod.rs"]
+mod common;
 #[path = "../common/lsp_client.rs"]
 mod lsp_client;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use lsp_client::{Client, uri};
 use serde_json::json;
-
-fn goroot() -> PathBuf {
-    if let Some(root) = std::env::var_os("GOMAPLINT_GOROOT") {
-        return PathBuf::from(root);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/go-toolchain.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .output()
-        .expect("run go-toolchain.sh");
-    assert!(
-        out.status.success(),
-        "set GOMAPLINT_GOROOT to a Go installation"
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -52,7 +37,9 @@ fn main() {
             .unwrap_or(15usize)
             .max(1)
     };
-    let dir = goroot().join("src/net/http");
+    let dir = common::go_root()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .join("src/net/http");
     let path = dir.join("server.go");
     let text = std::fs::read_to_string(&path).expect("net/http/server.go");
     let file = uri(&path);
